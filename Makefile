@@ -1,0 +1,35 @@
+# Quick start: `make run` (app on 127.0.0.1:7860, index built when missing) and `make test`.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-slow install index eval corpus bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# torch first: the pinned CPU build lies on disk; anything else would fetch a CUDA build
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/advisor serve
+
+index: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/advisor index
+
+eval: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/advisor eval
+
+test: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not llm and not load" -q
+
+corpus: $(STAMP)
+	$(BIN)/python scripts/build_corpus.py
+
+clean:
+	rm -rf index models

@@ -1,0 +1,234 @@
+"""The `advisor` command: index, ask, status, rollback, eval, serve, bench.
+
+Exit codes: 0 success; 1 unexpected error; 2 usage error; 3 no index yet;
+4 an evaluation below its bars; 75 another index build is running.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+EXIT_NO_INDEX = 3
+EXIT_BELOW_BARS = 4
+EXIT_BUSY = 75
+
+
+def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), help="Corpus folder (overrides settings).")
+    @click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder (overrides settings).")
+    @functools.wraps(fn)
+    def wrapper(*args: Any, corpus_dir: Path | None, index_dir: Path | None, **kwargs: Any) -> Any:
+        from advisor.settings import load_settings
+
+        try:
+            settings = load_settings(corpus_dir=corpus_dir, index_dir=index_dir)
+        except Exception as exc:  # noqa: BLE001 - a bad advisor.toml or env var is a usage error
+            raise click.UsageError(f"invalid settings: {exc}") from None
+        return fn(*args, settings=settings, **kwargs)
+
+    return wrapper
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log progress details to stderr.")
+@click.version_option(package_name="alliance-advisor")
+def main(verbose: bool) -> None:
+    """Alliance Advisor: cited advice on alliance management from your own corpus."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _progress_bar() -> tuple[Callable[[str, int, int], None], Callable[[], None]]:
+    from tqdm import tqdm
+
+    bars: dict[str, Any] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            for other in bars.values():
+                other.close()
+            bar = bars[stage] = tqdm(total=total, desc=f"{stage:<10}", unit="it", file=sys.stderr, leave=False, dynamic_ncols=True)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    def close() -> None:
+        for bar in bars.values():
+            bar.close()
+
+    return progress, close
+
+
+@main.command()
+@click.option("--full", is_flag=True, help="Rebuild from scratch (the embedding cache is still used).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--strict", is_flag=True, help="Exit with 1 when any file failed to index.")
+@_common
+def index(settings: Any, full: bool, as_json: bool, strict: bool) -> None:
+    """Index the corpus into a new build and make it current."""
+    from advisor.indexer import IndexBusyError, IndexVerifyError, build_index
+
+    progress, close = _progress_bar()
+    try:
+        report = build_index(settings, full=full, progress=None if as_json else progress)
+    except IndexBusyError as exc:
+        close()
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_BUSY)
+    except (IndexVerifyError, FileNotFoundError) as exc:
+        close()
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    close()
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        if report.noop:
+            click.echo(f"Index is up to date (build {report.build_id}): nothing to embed.")
+        else:
+            click.echo(f"Build {report.build_id} is now current.")
+        click.echo(
+            f"  added {len(report.added)}, changed {len(report.changed)}, removed {len(report.removed)}, "
+            f"unchanged {report.unchanged}, failed {len(report.failed)}"
+        )
+        click.echo(
+            f"  {report.documents} documents, {report.chunks} chunks "
+            f"({report.embedded} embedded, {report.cached} from cache) in {report.seconds:.1f} s"
+        )
+        for f in report.failed:
+            click.echo(f"  failed: {f.source}: {f.reason}")
+    if strict and report.failed:
+        sys.exit(1)
+
+
+def _print_answer(ans: Any) -> None:
+    click.echo(ans.text)
+    if ans.citations:
+        click.echo("")
+        click.echo("Bronnen:" if ans.language == "nl" else "Sources:")
+        for c in ans.citations:
+            where = ", ".join(x for x in (c.section, f"p. {c.page}" if c.page else "") if x)
+            click.echo(f"[{c.n}] {c.title} ({c.source}{'; ' + where if where else ''})")
+    if ans.notice:
+        click.echo(f"\n({ans.notice})")
+
+
+@main.command()
+@click.argument("question", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per answer.")
+@click.option("--history", "history", multiple=True, help="An earlier question of this conversation (repeatable).")
+@_common
+def ask(settings: Any, question: str | None, as_json: bool, history: tuple[str, ...]) -> None:
+    """Answer QUESTION, or one question per line from standard input."""
+    from advisor.answer import Advisor
+    from advisor.retrieval import NoIndexError
+
+    try:
+        advisor = Advisor(settings)
+        advisor.reader.searcher()
+    except NoIndexError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_NO_INDEX)
+    questions = [question] if question is not None else (line.strip() for line in sys.stdin)
+    for q in questions:
+        if not q:
+            continue
+        if as_json:
+            ans = advisor.answer(q, list(history))
+            click.echo(json.dumps(ans.to_json(), ensure_ascii=False))
+        else:
+            shown = 0
+            final = None
+            for partial, done in advisor.stream(q, list(history)):
+                click.echo(partial[shown:], nl=False)
+                shown = len(partial)
+                final = done
+            click.echo("")
+            if final is not None and final.citations:
+                click.echo("")
+                click.echo("Bronnen:" if final.language == "nl" else "Sources:")
+                for c in final.citations:
+                    where = ", ".join(x for x in (c.section, f"p. {c.page}" if c.page else "") if x)
+                    click.echo(f"[{c.n}] {c.title} ({c.source}{'; ' + where if where else ''})")
+            if final is not None and final.notice:
+                click.echo(f"\n({final.notice})")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@_common
+def status(settings: Any, as_json: bool) -> None:
+    """Show the current build: documents, chunks, model, when built."""
+    from advisor.indexer import current_build_id, index_is_building, previous_build_id, read_build_info
+
+    index_dir = Path(settings.index_dir)
+    build = current_build_id(index_dir)
+    if build is None:
+        if as_json:
+            click.echo(json.dumps({"build": None, "building": index_is_building(index_dir)}))
+        else:
+            click.echo("No index yet: run 'advisor index'.")
+        sys.exit(EXIT_NO_INDEX)
+    info = read_build_info(index_dir, build)
+    out = {
+        "build": build,
+        "previous": previous_build_id(index_dir),
+        "created": info["created"],
+        "model": info["model"],
+        "backend": info.get("backend", "embedded"),
+        "documents": info["documents"],
+        "chunks": info["chunks"],
+        "failed": [{"source": f["source"], "reason": f["reason"]} for f in info.get("failed", [])],
+        "building": index_is_building(index_dir),
+    }
+    if as_json:
+        click.echo(json.dumps(out, ensure_ascii=False))
+        return
+    click.echo(f"build:     {out['build']} (created {out['created']})")
+    click.echo(f"model:     {out['model']} ({out['backend']} Chroma)")
+    click.echo(f"documents: {out['documents']}, chunks: {out['chunks']}, failed files: {len(out['failed'])}")
+    if out["previous"]:
+        click.echo(f"previous:  {out['previous']} (advisor rollback)")
+    if out["building"]:
+        click.echo("a new build is being made now")
+
+
+@main.command()
+@_common
+def rollback(settings: Any) -> None:
+    """Make the previous build current again."""
+    from advisor.indexer import IndexBusyError
+    from advisor.indexer import rollback as do_rollback
+
+    try:
+        build = do_rollback(Path(settings.index_dir))
+    except IndexBusyError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_BUSY)
+    except RuntimeError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"Build {build} is current again.")
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1 or GRADIO_SERVER_NAME).")
+@click.option("--port", default=None, type=int, help="Port (default 7860 or GRADIO_SERVER_PORT).")
+@_common
+def serve(settings: Any, host: str | None, port: int | None) -> None:
+    """Start the web app, building the index first when there is none."""
+    from advisor.ui import serve as run
+
+    run(settings, host=host, port=port)
+
+
+if __name__ == "__main__":
+    main()

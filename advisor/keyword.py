@@ -1,0 +1,85 @@
+"""BM25 over chunks, stemmed per chunk language (Robertson & Zaragoza 2009, Okapi BM25).
+
+Own implementation rather than bm25s so that a hit reports which query terms it matched: the
+fusion lets the keyword side count only where it really matches (see `coverage`).
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from advisor.text import keyword_terms, query_terms
+from advisor.types import Chunk
+
+
+@dataclass(frozen=True)
+class KeywordHit:
+    index: int  # position of the chunk in the build's chunk list
+    score: float
+    coverage: float  # share of the query's idf weight that this chunk matched
+
+
+class BM25Index:
+    def __init__(self, postings: dict[str, tuple[np.ndarray, np.ndarray]], doc_len: np.ndarray, k1: float = 1.2, b: float = 0.75) -> None:
+        self.postings = postings
+        self.doc_len = doc_len
+        self.k1 = k1
+        self.b = b
+        self.n = len(doc_len)
+        self.avg_len = float(doc_len.mean()) if self.n else 0.0
+
+    @classmethod
+    def build(cls, chunks: list[Chunk]) -> BM25Index:
+        rows: dict[str, list[tuple[int, int]]] = {}
+        lengths = np.zeros(len(chunks), dtype=np.float32)
+        for i, chunk in enumerate(chunks):
+            terms = keyword_terms(chunk.embed_text, chunk.language)
+            lengths[i] = len(terms)
+            for term, tf in Counter(terms).items():
+                rows.setdefault(term, []).append((i, tf))
+        postings = {
+            t: (np.array([d for d, _ in r], dtype=np.int32), np.array([f for _, f in r], dtype=np.float32))
+            for t, r in rows.items()
+        }
+        return cls(postings, lengths)
+
+    def idf(self, term: str) -> float:
+        df = len(self.postings[term][0]) if term in self.postings else 0
+        return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
+
+    def search(self, query: str, k: int) -> list[KeywordHit]:
+        terms = query_terms(query)
+        if not terms or not self.n:
+            return []
+        weights = {t: self.idf(t) for t in terms}
+        total_weight = sum(weights.values()) or 1.0
+        scores = np.zeros(self.n, dtype=np.float32)
+        matched = np.zeros(self.n, dtype=np.float32)
+        norm = self.k1 * (1 - self.b + self.b * self.doc_len / max(self.avg_len, 1e-9))
+        for t in terms:
+            if t not in self.postings:
+                continue
+            docs, tf = self.postings[t]
+            scores[docs] += weights[t] * tf * (self.k1 + 1) / (tf + norm[docs])
+            matched[docs] += weights[t]
+        candidates = np.nonzero(scores)[0]
+        if not len(candidates):
+            return []
+        top = candidates[np.argsort(-scores[candidates], kind="stable")[:k]]
+        return [KeywordHit(int(i), float(scores[i]), float(matched[i] / total_weight)) for i in top]
+
+    def save(self, path: Path) -> None:
+        with path.open("wb") as f:
+            pickle.dump({"postings": self.postings, "doc_len": self.doc_len, "k1": self.k1, "b": self.b}, f, protocol=5)
+
+    @classmethod
+    def load(cls, path: Path) -> BM25Index:
+        with path.open("rb") as f:
+            data = pickle.load(f)  # noqa: S301 - our own build artifact, never user input
+        return cls(data["postings"], data["doc_len"], data["k1"], data["b"])
