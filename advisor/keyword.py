@@ -54,20 +54,28 @@ class BM25Index:
         return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
 
     def search(self, query: str, k: int) -> list[KeywordHit]:
-        terms = query_terms(query)
-        if not terms or not self.n:
+        groups = query_terms(query)
+        if not groups or not self.n:
             return []
-        weights = {t: self.idf(t) for t in terms}
-        total_weight = sum(weights.values()) or 1.0
         scores = np.zeros(self.n, dtype=np.float32)
         matched = np.zeros(self.n, dtype=np.float32)
         norm = self.k1 * (1 - self.b + self.b * self.doc_len / max(self.avg_len, 1e-9))
-        for t in terms:
-            if t not in self.postings:
-                continue
-            docs, tf = self.postings[t]
-            scores[docs] += weights[t] * tf * (self.k1 + 1) / (tf + norm[docs])
-            matched[docs] += weights[t]
+        total_weight = 0.0
+        seen: set[str] = set()
+        for group in groups:
+            # A word weighs as its rarest known stem; a word unknown to the corpus weighs fully.
+            known = [t for t in group if t in self.postings]
+            weight = max((self.idf(t) for t in known), default=self.idf(group[0]))
+            total_weight += weight
+            hit = np.zeros(self.n, dtype=bool)
+            for t in known:
+                docs, tf = self.postings[t]
+                hit[docs] = True
+                if t not in seen:
+                    scores[docs] += self.idf(t) * tf * (self.k1 + 1) / (tf + norm[docs])
+                    seen.add(t)
+            matched[hit] += weight
+        total_weight = total_weight or 1.0
         candidates = np.nonzero(scores)[0]
         if not len(candidates):
             return []

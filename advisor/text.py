@@ -101,12 +101,13 @@ def keyword_terms(text: str, language: Language) -> list[str]:
     return list(_stemmer(language).stemWords(_plain_words(text, _stopwords()[language])))
 
 
-def query_terms(text: str) -> list[str]:
-    """A question may be in either language: stem it both ways and keep the distinct terms."""
+def query_terms(text: str) -> list[tuple[str, ...]]:
+    """A question may be in either language: each distinct word with its Dutch and English stems."""
     stop = _stopwords()["nl"] | _stopwords()["en"]
-    plain = _plain_words(text, stop)
-    seen: dict[str, None] = {}
-    for lang in ("nl", "en"):
-        for t in _stemmer(lang).stemWords(plain):
-            seen.setdefault(t, None)
-    return list(seen)
+    plain = list(dict.fromkeys(_plain_words(text, stop)))
+    nl = _stemmer("nl").stemWords(plain)
+    en = _stemmer("en").stemWords(plain)
+    groups: dict[tuple[str, ...], None] = {}
+    for a, b in zip(nl, en):
+        groups.setdefault((a,) if a == b else (a, b), None)
+    return list(groups)

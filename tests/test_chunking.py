@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from advisor.chunking import chunk_document
+from advisor.text import split_sentences
+from advisor.types import Document, Piece
+
+SENT = "Partners die elkaar vertrouwen delen sneller informatie over hun plannen."
+
+
+def _doc(text: str, section: str = "S", source: str = "d.md") -> Document:
+    return Document(source=source, title="T", language="nl", pieces=(Piece(text, section, 3),), format="md")
+
+
+def test_chunk_ids_are_stable_across_runs() -> None:
+    doc = _doc("\n".join([SENT] * 30))
+    a = chunk_document(doc, 300, 80)
+    b = chunk_document(doc, 300, 80)
+    assert [c.id for c in a] == [c.id for c in b]
+    assert len({c.id for c in a}) == len(a) > 3
+
+
+def test_chunk_ids_depend_on_path_and_content() -> None:
+    a = chunk_document(_doc(SENT, source="a.md"))
+    b = chunk_document(_doc(SENT, source="b.md"))
+    c = chunk_document(_doc(SENT + " Extra zin hier.", source="a.md"))
+    assert a[0].id != b[0].id
+    assert a[0].id != c[0].id
+
+
+def test_chunks_never_split_mid_sentence_and_keep_section_and_page() -> None:
+    long_para = " ".join([SENT] * 25)
+    chunks = chunk_document(_doc(long_para), 400, 100)
+    assert len(chunks) > 3
+    for c in chunks:
+        assert c.section == "S"
+        assert c.page == 3
+        for s in split_sentences(c.text):
+            assert s == SENT
+        assert len(c.text) <= 400 + 100
+
+
+def test_overlap_repeats_the_last_sentence() -> None:
+    sentences = [f"Dit is zin nummer {i} over samenwerking tussen partners." for i in range(20)]
+    chunks = chunk_document(_doc("\n".join(sentences)), 300, 120)
+    for prev, nxt in zip(chunks, chunks[1:]):
+        assert split_sentences(prev.text)[-1] == split_sentences(nxt.text)[0]
+
+
+def test_sections_are_chunked_separately() -> None:
+    doc = Document(source="d.md", title="T", language="nl", pieces=(Piece("Eerste sectie tekst.", "A"), Piece("Tweede sectie tekst.", "B")), format="md")
+    chunks = chunk_document(doc, 900, 100)
+    assert [(c.section, c.text) for c in chunks] == [("A", "Eerste sectie tekst."), ("B", "Tweede sectie tekst.")]
+    assert "T - A" in chunks[0].embed_text

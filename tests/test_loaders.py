@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from advisor.authoring import markdown_to_pdf
+from advisor.loaders import LoadError, load_file
+from advisor.text import detect_language, split_sentences
+
+
+def test_pdf_loader_keeps_page_numbers_and_sections(tmp_path: Path) -> None:
+    md = "# Testtitel\n\n## Eerste deel\n\nDe appel staat op pagina een.\n\n## Tweede deel\n\nDe peer staat op pagina twee.\n\n## Derde deel\n\nDe kers staat op pagina drie.\n"
+    pages = markdown_to_pdf(md, tmp_path / "t.pdf", page_breaks_before_h2=True)
+    assert pages == 3
+    doc = load_file(tmp_path / "t.pdf", "sub/t.pdf")
+    assert doc.title == "Testtitel"
+    assert doc.source == "sub/t.pdf"
+    assert doc.format == "pdf"
+    found = {p.page: (p.section, p.text) for p in doc.pieces}
+    assert found[1] == ("Eerste deel", "De appel staat op pagina een.")
+    assert found[2] == ("Tweede deel", "De peer staat op pagina twee.")
+    assert found[3] == ("Derde deel", "De kers staat op pagina drie.")
+    assert len(doc.sha256) == 64
+
+
+def test_pdf_loader_rejoins_wrapped_lines_into_sentences(tmp_path: Path) -> None:
+    sentence = "Samenwerking tussen zelfstandige organisaties vraagt om een helder gezamenlijk doel dat iedereen begrijpt."
+    markdown_to_pdf(f"# T\n\n## S\n\n{' '.join([sentence] * 6)}\n", tmp_path / "w.pdf")
+    doc = load_file(tmp_path / "w.pdf", "w.pdf")
+    assert split_sentences(doc.pieces[0].text) == [sentence] * 6
+
+
+def test_markdown_headings_become_section_paths(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("# Titel\n\nIntro tekst hier.\n\n## Deel A\n\nTekst A.\n\n### Sub A1\n\nTekst A1\nloopt door.\n\n## Deel B\n\n- punt een\n- punt twee\n")
+    doc = load_file(tmp_path / "a.md", "a.md")
+    assert doc.title == "Titel"
+    assert [(p.section, p.text) for p in doc.pieces] == [
+        ("", "Intro tekst hier."),
+        ("Deel A", "Tekst A."),
+        ("Deel A > Sub A1", "Tekst A1 loopt door."),
+        ("Deel B", "- punt een\n- punt twee"),
+    ]
+    assert all(p.page is None for p in doc.pieces)
+
+
+def test_html_loader_keeps_only_visible_text(corpus: Path) -> None:
+    doc = load_file(corpus / "keten.html", "keten.html")
+    text = " ".join(p.text for p in doc.pieces)
+    assert doc.title == "Ketensamenwerking in de zorg"
+    assert "ketenregisseur bewaakt" in text
+    for hidden in ("SCRIPTTEKST", "VERBORGEN", "ONZICHTBAAR", "color:red"):
+        assert hidden not in text
+    assert {p.section for p in doc.pieces} >= {"De ketenregisseur", "Informatie delen"}
+
+
+def test_docx_loader_reads_headings_and_title(corpus: Path) -> None:
+    doc = load_file(corpus / "conflict.docx", "conflict.docx")
+    assert doc.title == "Conflicten in allianties"
+    assert doc.pieces[0].section == "Escaleren zonder schade"
+    assert "escalatieprocedure" in doc.pieces[0].text
+    assert doc.language == "nl"
+
+
+def test_text_loader_and_language(tmp_path: Path) -> None:
+    (tmp_path / "n.txt").write_text("Notes on trust\n\nTrust is built when partners keep their promises and are open about what they want.\n")
+    doc = load_file(tmp_path / "n.txt", "n.txt")
+    assert doc.title == "Notes on trust"
+    assert doc.language == "en"
+    assert detect_language("Hoe voorkom ik dat wij-zij-denken de samenwerking ondermijnt?") == "nl"
+    assert detect_language("How do I keep the board on board?") == "en"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("empty.md", b"", "empty file"),
+        ("junk.pdf", b"this is not a pdf at all", "corrupt or unreadable PDF"),
+        ("truncated.pdf", b"%PDF-1.4\n1 0 obj << /Type /Catalog", "PDF"),
+        ("bin.md", b"\x00\x01\x02binary", "binary content"),
+        ("latin.txt", "caf\xe9 zonder utf8".encode("latin-1"), "not valid UTF-8"),
+        ("junk.docx", b"PK\x03\x04 not really a zip", "not a valid DOCX"),
+        ("data.xlsx", b"whatever", "unsupported file type '.xlsx'"),
+        ("blank.md", b"   \n\n  ", "no text found"),
+    ],
+)
+def test_bad_files_raise_a_specific_reason(tmp_path: Path, name: str, content: bytes, reason: str) -> None:
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(LoadError) as err:
+        load_file(tmp_path / name, name)
+    assert reason in str(err.value)
+    assert str(tmp_path) not in str(err.value)
+
+
+def test_encrypted_pdf_is_reported(tmp_path: Path) -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    markdown_to_pdf("# Geheim\n\n## Deel\n\nVertrouwelijke tekst.\n", tmp_path / "plain.pdf")
+    writer = PdfWriter()
+    for page in PdfReader(tmp_path / "plain.pdf").pages:
+        writer.add_page(page)
+    writer.encrypt(user_password="secret", owner_password="owner", algorithm="RC4-128")
+    with (tmp_path / "locked.pdf").open("wb") as f:
+        writer.write(f)
+    with pytest.raises(LoadError, match="encrypted PDF"):
+        load_file(tmp_path / "locked.pdf", "locked.pdf")
+
+
+def test_sentence_splitter_respects_abbreviations() -> None:
+    text = "Kies bijv. een partner met een vergelijkbare cultuur. Dat helpt o.a. bij conflicten. Klaar?"
+    assert split_sentences(text) == [
+        "Kies bijv. een partner met een vergelijkbare cultuur.",
+        "Dat helpt o.a. bij conflicten.",
+        "Klaar?",
+    ]
