@@ -10,6 +10,7 @@ import functools
 import json
 import logging
 import sys
+from datetime import datetime, timezone
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -217,6 +218,72 @@ def rollback(settings: Any) -> None:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     click.echo(f"Build {build} is current again.")
+
+
+@main.command("eval")
+@click.option("--questions", "questions_path", type=click.Path(path_type=Path, exists=True), default=Path("tests/eval/questions.yaml"), show_default=True)
+@click.option("--report-dir", type=click.Path(path_type=Path), default=None, help="Where reports are kept (default: <index>/eval).")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Also write the report to this file.")
+@click.option("--fail-under", default="", help="Bars, e.g. 'recall@5=0.9,mrr=0.75': exit 4 below any.")
+@click.option("--limit", type=int, default=None, help="Only the first N questions (a quick check).")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@_common
+def eval_cmd(settings: Any, questions_path: Path, report_dir: Path | None, out: Path | None, fail_under: str, limit: int | None, as_json: bool) -> None:
+    """Run the gold question set against the current index and compare with the last report."""
+    from tqdm import tqdm
+
+    from advisor.answer import Advisor
+    from advisor.evaluate import below_bars, compare, format_table, latest_report, load_questions, parse_bars, run_eval
+    from advisor.indexer import current_build_id, read_build_info
+    from advisor.retrieval import NoIndexError
+
+    try:
+        bars = parse_bars(fail_under)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    index_dir = Path(settings.index_dir)
+    build = current_build_id(index_dir)
+    if build is None:
+        click.echo("error: there is no index yet: run 'advisor index' first", err=True)
+        sys.exit(EXIT_NO_INDEX)
+    languages = {src: m["language"] for src, m in read_build_info(index_dir, build)["manifest"].items()}
+    questions = load_questions(questions_path, languages)[:limit]
+    try:
+        advisor = Advisor(settings)
+    except NoIndexError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_NO_INDEX)
+    bar = tqdm(total=len(questions), desc="evaluating", unit="q", file=sys.stderr, dynamic_ncols=True)
+    report = run_eval(advisor, questions, progress=lambda done, total: bar.update(1))
+    bar.close()
+    report_dir = report_dir or index_dir / "eval"
+    previous = latest_report(report_dir)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    data = report.to_json()
+    (report_dir / f"eval-{stamp}.json").write_text(json.dumps(data, indent=1, ensure_ascii=False))
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(data, indent=1, ensure_ascii=False))
+    if as_json:
+        click.echo(json.dumps({"metrics": report.metrics, "groups": report.groups}))
+    else:
+        if previous is not None:
+            worse, better = compare(report.metrics, previous[1]["metrics"])
+            click.echo(f"Compared with {previous[0].name}:")
+            for line in worse:
+                click.echo(f"  REGRESSION {line}")
+            for line in better:
+                click.echo(f"  improved   {line}")
+            if not worse and not better:
+                click.echo("  no change")
+            click.echo("")
+        click.echo(format_table(report))
+    failing = below_bars(report.metrics, bars)
+    if failing:
+        for line in failing:
+            click.echo(f"below bar: {line}", err=True)
+        sys.exit(EXIT_BELOW_BARS)
 
 
 @main.command()

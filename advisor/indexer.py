@@ -242,8 +242,8 @@ def build_index(
 
     t0 = time.perf_counter()
     index_dir = Path(settings.index_dir)
-    notify = progress or (lambda stage, done, total: None)
     with index_lock(index_dir):
+        notify = _progress_file_writer(index_dir, progress)
         timings: dict[str, float] = {}
         cur = current_build_id(index_dir)
         prev_info: dict[str, Any] | None = None
@@ -404,6 +404,34 @@ def build_index(
         report.seconds = time.perf_counter() - t0
         log.info("build %s current: %d documents, %d chunks", build_id, report.documents, report.chunks)
         return report
+
+
+def _progress_file_writer(index_dir: Path, progress: Progress | None) -> Progress:
+    """Forward progress and also publish it in `index/progress.json` for other processes (the UI)."""
+    path = index_dir / "progress.json"
+    last = [0.0]
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+    def notify(stage: str, done: int, total: int) -> None:
+        if progress is not None:
+            progress(stage, done, total)
+        now = time.monotonic()
+        if now - last[0] > 0.25 or done == total:
+            last[0] = now
+            with contextlib.suppress(OSError):
+                _atomic_write(path, json.dumps({"pid": os.getpid(), "started": started, "stage": stage, "done": done, "total": total}))
+
+    return notify
+
+
+def read_progress(index_dir: Path) -> dict[str, Any] | None:
+    """The running build's progress, or None when no build is running."""
+    if not index_is_building(index_dir):
+        return None
+    try:
+        return json.loads((index_dir / "progress.json").read_text())
+    except (OSError, ValueError):
+        return {"stage": "starting", "done": 0, "total": 0}
 
 
 def rollback(index_dir: Path) -> str:
