@@ -8,7 +8,10 @@ bullet and numbered lists, and **bold**.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from pathlib import Path
+
+_FIXED_DATE = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 _REPLACEMENTS = {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-", "\u2026": "..."}
 
@@ -54,6 +57,7 @@ def markdown_to_pdf(markdown: str, dest: Path, *, title: str | None = None, page
     blocks = _blocks(markdown)
     doc_title = title or next((t for k, t in blocks if k == "h1"), dest.stem)
     pdf = FPDF(format="A4")
+    pdf.set_creation_date(_FIXED_DATE)  # same text, same bytes: the index sees no false change
     pdf.set_auto_page_break(auto=True, margin=18)
     pdf.set_title(_latin1(doc_title))
     pdf.set_author("Alliance Advisor")
@@ -88,6 +92,10 @@ def markdown_to_docx(markdown: str, dest: Path) -> None:
     import docx
 
     d = docx.Document()
+    d.core_properties.created = _FIXED_DATE
+    d.core_properties.modified = _FIXED_DATE
+    d.core_properties.author = "Alliance Advisor"
+    d.core_properties.last_modified_by = "Alliance Advisor"
     for kind, text in _blocks(markdown):
         if kind == "h1":
             d.core_properties.title = text
