@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from advisor.compose import TEXTS, compose, is_covered, refusal
+from advisor.compose import TEXTS, compose
 from advisor.text import detect_language, words
 from advisor.types import Answer, Hit, Language
 
@@ -141,15 +141,6 @@ class Advisor:
         )
 
     def _answer_step(self, inputs: dict[str, Any]) -> Answer:
-        if self.llm is not None:
-            if not is_covered(inputs["hits"], self.settings.refusal_threshold):
-                return refusal(inputs["question"], inputs["language"], inputs["hits"], inputs["query"])
-            try:
-                return self.llm.answer(inputs)
-            except Exception as exc:  # noqa: BLE001 - a failing model falls back, never a stack trace
-                log.warning("LLM backend failed (%s); answering extractively", exc)
-                ans = self._extractive(inputs)
-                return _with_notice(ans, f"LLM unavailable ({type(exc).__name__}); extractive answer shown.")
         ans = self._extractive(inputs)
         return _with_notice(ans, self.llm_notice) if self.llm_notice else ans
 
@@ -165,11 +156,22 @@ class Advisor:
 
     # ---------------------------------------------------------------- what callers use
 
+    def extractive_answer(self, question: str, history: History | None = None) -> Answer:
+        """The embedded default, also the fallback of an LLM backend that fails."""
+        return self.chain.invoke({"question": question, "history": history})
+
     def answer(self, question: str, history: History | None = None) -> Answer:
         if not question.strip():
             lang = question_language(question, history)
             return Answer(question=question, language=lang, text=TEXTS[lang]["empty"], refused=True)
-        return self.chain.invoke({"question": question, "history": history})
+        if self.llm is not None:
+            try:
+                return self.llm.answer(question, history)
+            except Exception as exc:  # noqa: BLE001 - a failing model falls back, never a stack trace
+                log.warning("LLM backend failed (%s); answering extractively", exc)
+                ans = self.extractive_answer(question, history)
+                return _with_notice(ans, f"LLM unavailable ({type(exc).__name__}); extractive answer shown.")
+        return self.extractive_answer(question, history)
 
     def stream(self, question: str, history: History | None = None) -> Iterator[tuple[str, Answer | None]]:
         """Partial answer texts as they are produced, then the final answer.
@@ -177,14 +179,18 @@ class Advisor:
         The extractive composer yields point by point; an LLM backend yields tokens.
         """
         if self.llm is not None and question.strip():
-            prepared = self._prepare({"question": question, "history": history})
-            prepared["hits"] = self.retrieve(prepared["query"])
-            if is_covered(prepared["hits"], self.settings.refusal_threshold):
-                try:
-                    yield from self.llm.stream(prepared)
+            produced = False
+            try:
+                for item in self.llm.stream(question, history):
+                    produced = True
+                    yield item
+                return
+            except Exception as exc:  # noqa: BLE001
+                log.warning("LLM streaming failed (%s); answering extractively", exc)
+                if produced:
+                    ans = _with_notice(self.extractive_answer(question, history), f"LLM failed ({type(exc).__name__}); extractive answer shown.")
+                    yield ans.text, ans
                     return
-                except Exception as exc:  # noqa: BLE001
-                    log.warning("LLM streaming failed (%s); answering extractively", exc)
         ans = self.answer(question, history)
         lines = ans.text.split("\n")
         for i in range(1, len(lines)):

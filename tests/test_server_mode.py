@@ -1,0 +1,49 @@
+"""The same index and retrieval path against a real Chroma server (`chroma run`) on loopback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from advisor.answer import Advisor
+from advisor.indexer import build_index, current_build_id, previous_build_id
+from advisor.settings import Settings
+from advisor.store import server_client
+from tests.chroma_server import chroma_server
+
+pytestmark = pytest.mark.server
+
+
+@pytest.fixture(scope="module")
+def server_url(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    with chroma_server(tmp_path_factory.mktemp("chroma-server") / "data") as url:
+        yield url
+
+
+def test_index_builds_a_collection_per_build_on_the_server_and_switches(settings: Settings, fake_embedder, corpus: Path, server_url: str) -> None:  # type: ignore[no-untyped-def]
+    s = settings.model_copy(update={"chroma_server_url": server_url})
+    first = build_index(s, fake_embedder)
+    client = server_client(server_url)
+    names = {c if isinstance(c, str) else c.name for c in client.list_collections()}
+    assert "advisor_" + first.build_id.replace("-", "_") in names
+    col = client.get_collection("advisor_" + first.build_id.replace("-", "_"))
+    assert col.count() == first.chunks
+    assert col.configuration_json["hnsw"]["space"] == "cosine"
+
+    advisor = Advisor(s, fake_embedder)
+    ans = advisor.answer("Hoe groeit vertrouwen tussen partners?")
+    assert not ans.refused and ans.citations[0].source == "vertrouwen.md"
+
+    # a change makes a new collection current and keeps the previous one for rollback
+    (corpus / "extra.md").write_text("# Exit\n\n## Uitstappen\n\nEen exitregeling beschrijft hoe partners bezittingen verdelen bij het beëindigen.\n")
+    second = build_index(s, fake_embedder)
+    assert current_build_id(Path(s.index_dir)) == second.build_id
+    assert previous_build_id(Path(s.index_dir)) == first.build_id
+    assert advisor.answer("Hoe verdelen partners bezittingen bij een exit?").citations[0].source == "extra.md"
+    third_change = corpus / "extra2.md"
+    third_change.write_text("# Netwerk\n\nNetwerkleiderschap verbindt partijen zonder hiërarchie.\n")
+    third = build_index(s, fake_embedder)
+    names = {c if isinstance(c, str) else c.name for c in client.list_collections()}
+    ours = {n for n in names if n.startswith("advisor_")}
+    assert ours == {"advisor_" + b.replace("-", "_") for b in (second.build_id, third.build_id)}
