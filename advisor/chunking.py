@@ -70,10 +70,12 @@ def chunk_document(doc: Document, size: int = 900, overlap: int = 150) -> list[C
         else:
             groups.append(piece)
     out: list[Chunk] = []
+    seen: set[str] = set()
     for piece in groups:
         for text in _pack(_units(piece, size), size, overlap):
-            if len(text.strip()) < 3:
+            if len(text.strip()) < 3 or text in seen:  # a repeated passage adds nothing but noise
                 continue
+            seen.add(text)
             position = len(out)
             out.append(
                 Chunk(

@@ -28,6 +28,8 @@ class LoadError(Exception):
 
 def _read_text_file(path: Path) -> str:
     raw = path.read_bytes()
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise LoadError("UTF-16 text; save it as UTF-8")
     if b"\x00" in raw[:8192]:
         raise LoadError("binary content, not text (contains NUL bytes)")
     try:
@@ -226,7 +228,7 @@ def load_html(path: Path, source: str) -> Document:
 def load_pdf(path: Path, source: str) -> Document:
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings repeat what LoadError says
     from pypdf import PdfReader
-    from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
+    from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError, PdfReadError
 
     try:
         reader = PdfReader(path)
@@ -280,6 +282,8 @@ def load_pdf(path: Path, source: str) -> Document:
                 pieces.append(Piece(text=clean_text(_paragraphs(buf)), section=section, page=number))
     except LoadError:
         raise
+    except LimitReachedError:
+        raise LoadError("a PDF stream decompresses beyond the safety limit (possible decompression bomb)") from None
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as exc:
         raise LoadError(f"corrupt or unreadable PDF ({type(exc).__name__}: {_short(exc)})") from None
     pieces = [p for p in pieces if p.text]
@@ -453,7 +457,7 @@ def load_file(path: Path, source: str) -> Document:
     if size == 0:
         raise LoadError("empty file (0 bytes)")
     if size > MAX_FILE_BYTES:
-        raise LoadError(f"file is {size / 1e6:.1f} MB, over the limit of {MAX_FILE_BYTES / 1e6:.0f} MB")
+        raise LoadError(f"file is {size / 2**20:.1f} MiB, over the limit of {MAX_FILE_BYTES / 2**20:.0f} MiB")
     try:
         doc = loader(path, source)
     except LoadError:

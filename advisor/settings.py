@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     chunk_size: int = Field(900, description="Target chunk length in characters.")
     chunk_overlap: int = Field(150, description="Characters of trailing context repeated in the next chunk.")
 
+    load_timeout: float = Field(30.0, description="Seconds one file may take to read before it is skipped.")
+    load_memory_mb: int = Field(2048, description="Address-space limit (MiB) of the process that reads a file.")
+
     # Retrieval
     k_dense: int = Field(30, description="Candidates taken from the vector index.")
     k_keyword: int = Field(30, description="Candidates taken from BM25.")
