@@ -1,0 +1,68 @@
+"""End to end with the real packaged model (multilingual-e5-small) and a real Chroma on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from advisor.answer import Advisor
+from advisor.indexer import build_index
+from advisor.settings import Settings
+from tests.conftest import write_fixture_corpus
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Advisor]:
+    tmp = tmp_path_factory.mktemp("real")
+    settings = Settings(
+        corpus_dir=write_fixture_corpus(tmp / "corpus"),
+        index_dir=tmp / "index",
+        models_dir=tmp_path_factory.getbasetemp() / "shared-models",
+    )
+    report = build_index(settings)
+    assert report.failed == [] and report.documents == 5
+    return settings, Advisor(settings)
+
+
+def test_dutch_question_is_answered_with_citations_from_the_right_document(real) -> None:  # type: ignore[no-untyped-def]
+    _, advisor = real
+    ans = advisor.answer("Hoe bouw je vertrouwen op tussen twee partnerorganisaties?")
+    assert not ans.refused and ans.language == "nl"
+    assert ans.citations[0].source == "vertrouwen.md"
+    assert "afspraken" in ans.text
+
+
+def test_english_question_finds_the_dutch_document(real) -> None:  # type: ignore[no-untyped-def]
+    _, advisor = real
+    ans = advisor.answer("Which governance form suits a large network with many members?")
+    assert not ans.refused and ans.language == "en"
+    assert ans.citations[0].source == "governance.pdf"
+    assert ans.citations[0].page == 3
+
+
+def test_questions_outside_the_corpus_are_refused(real) -> None:  # type: ignore[no-untyped-def]
+    _, advisor = real
+    for q in ("Wat is de beste pizza met ananas?", "What is the capital of France?", "Hoe schrijf ik een Python-functie die een lijst sorteert?"):
+        ans = advisor.answer(q)
+        assert ans.refused, q
+        assert ans.citations == ()
+        assert ans.suggestions
+
+
+def test_cli_ask_json_with_the_real_model(real) -> None:  # type: ignore[no-untyped-def]
+    settings, _ = real
+    env = {**os.environ, "ADVISOR_MODELS_DIR": str(settings.models_dir), "HF_HUB_OFFLINE": "1"}
+    cmd = [sys.executable, "-m", "advisor", "ask", "--json", "--corpus", str(settings.corpus_dir), "--index", str(settings.index_dir)]
+    res = subprocess.run(cmd, input="Wat doet een ketenregisseur?\nWhat is the capital of France?\n", capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0, res.stderr
+    first, second = (json.loads(line) for line in res.stdout.strip().splitlines())
+    assert first["refused"] is False and first["citations"][0]["source"] == "keten.html"
+    assert second["refused"] is True and second["language"] == "en"
+    assert str(settings.corpus_dir) not in res.stdout
