@@ -287,6 +287,31 @@ def eval_cmd(settings: Any, questions_path: Path, report_dir: Path | None, out: 
 
 
 @main.command()
+@click.option("--questions", "questions_path", type=click.Path(path_type=Path, exists=True), default=Path("tests/eval/questions.yaml"), show_default=True)
+@click.option("--scales", default="10000,100000", show_default=True, help="Synthetic chunk counts for the scale runs ('' for none).")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("docs/bench"), show_default=True)
+@_common
+def bench(settings: Any, questions_path: Path, scales: str, out_dir: Path) -> None:
+    """Measure indexing, retrieval and answer speed and quality against the naive LangChain recipe."""
+    from tqdm import tqdm
+
+    from advisor.bench import format_table, run_bench
+
+    sizes = tuple(int(x) for x in scales.split(",") if x.strip())
+    steps = 9 + len(sizes)
+    bar = tqdm(total=steps, desc="bench", unit="step", file=sys.stderr, dynamic_ncols=True)
+
+    def step(what: str) -> None:
+        bar.set_postfix_str(what[:60])
+        bar.update(1)
+
+    result = run_bench(settings, questions_path, sizes, out_dir, step)
+    bar.close()
+    click.echo(format_table(result))
+    click.echo(f"\nwritten to {out_dir / 'latest.json'}")
+
+
+@main.command()
 @click.option("--host", default=None, help="Address to listen on (default 127.0.0.1 or GRADIO_SERVER_NAME).")
 @click.option("--port", default=None, type=int, help="Port (default 7860 or GRADIO_SERVER_PORT).")
 @_common

@@ -1,0 +1,353 @@
+"""`advisor bench`: how fast and how good, against the naive LangChain recipe and the hardware.
+
+Everything runs on copies in a temporary folder; the shipped corpus and index are not touched.
+The scale runs (10k, 100k synthetic chunks) each run in their own process so that their peak
+memory is their own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from advisor.settings import Settings
+
+Step = Callable[[str], None]
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, round(q * (len(s) - 1))))]
+
+
+def _ms(values: list[float]) -> dict[str, float]:
+    return {"p50_ms": round(1000 * statistics.median(values), 2), "p95_ms": round(1000 * _pct(values, 0.95), 2)}
+
+
+def _dir_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ------------------------------------------------------------------ indexing
+
+
+def bench_indexing(settings: Settings, work: Path, embedder: Any, step: Step) -> dict[str, Any]:
+    from advisor.indexer import build_index, load_build_chunks
+
+    corpus = work / "corpus"
+    shutil.copytree(settings.corpus_dir, corpus)
+    s = settings.model_copy(update={"corpus_dir": corpus, "index_dir": work / "index"})
+    step("indexing: full build (empty embedding cache)")
+    full = build_index(s, embedder)
+    chunks = load_build_chunks(Path(s.index_dir), full.build_id)
+    step("indexing: no-op re-index (x5)")
+    noop = []
+    for _ in range(5):
+        t = time.perf_counter()
+        r = build_index(s, embedder)
+        noop.append(time.perf_counter() - t)
+        assert r.noop
+    step("indexing: re-index after one changed document")
+    target = sorted(corpus.glob("*.md"))[0]
+    target.write_text(target.read_text() + "\n\n## Naschrift\n\nEen extra alinea om een gewijzigd document te meten.\n")
+    t = time.perf_counter()
+    changed = build_index(s, embedder)
+    changed_s = time.perf_counter() - t
+    step("indexing: physical bound (one batch loop over the same chunks)")
+    texts = [c.embed_text for c in chunks]
+    t = time.perf_counter()
+    for i in range(0, len(texts), 64):
+        embedder.embed_documents(texts[i : i + 64])
+    bound = time.perf_counter() - t
+    docs = full.documents
+    return {
+        "documents": docs,
+        "chunks": full.chunks,
+        "full_build_s": round(full.seconds, 2),
+        "chunks_per_s": round(full.chunks / full.seconds, 1),
+        "stages_s": {k: round(v, 2) for k, v in full.timings.items()},
+        "embed_bound_s": round(bound, 2),
+        "full_build_over_bound": round(full.seconds / bound, 2),
+        "noop_reindex_s": round(statistics.median(noop), 4),
+        "noop_reindex_s_per_100_docs": round(statistics.median(noop) * 100 / max(docs, 1), 4),
+        "one_changed_doc_s": round(changed_s, 2),
+        "one_changed_doc_embedded": changed.embedded,
+        "index_size_mb": round(_dir_size(Path(s.index_dir) / "builds") / 2**20, 1),
+        "_settings": s,
+    }
+
+
+def bench_naive_indexing(settings: Settings, corpus: Path, model_folder: Path, work: Path, step: Step) -> tuple[dict[str, Any], Any]:
+    """The tutorial recipe: recursive character splitting, one model, Chroma similarity search."""
+    from langchain_chroma import Chroma
+    from langchain_core.documents import Document as LCDocument
+    from langchain_huggingface import HuggingFaceEmbeddings
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    from advisor.loaders import LoadError, load_file
+
+    step("naive recipe: load, split, embed, store")
+    t0 = time.perf_counter()
+    docs = []
+    for path in sorted(corpus.rglob("*")):
+        if path.is_file() and path.name.lower() != "readme.md":
+            try:
+                d = load_file(path, path.relative_to(corpus).as_posix())
+            except LoadError:
+                continue
+            docs.append(LCDocument(page_content="\n\n".join(p.text for p in d.pieces), metadata={"source": d.source}))
+    t_load = time.perf_counter() - t0
+    t = time.perf_counter()
+    splits = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(docs)
+    t_split = time.perf_counter() - t
+    emb = HuggingFaceEmbeddings(model_name=str(model_folder), model_kwargs={"device": "cpu"}, encode_kwargs={"normalize_embeddings": True})
+    t = time.perf_counter()
+    store = Chroma.from_documents(splits, emb, persist_directory=str(work / "naive"), collection_name="naive")
+    t_store = time.perf_counter() - t
+    total = time.perf_counter() - t0
+    return {
+        "documents": len(docs),
+        "chunks": len(splits),
+        "full_build_s": round(total, 2),
+        "chunks_per_s": round(len(splits) / total, 1),
+        "stages_s": {"loading": round(t_load, 2), "chunking": round(t_split, 2), "embedding+storing": round(t_store, 2)},
+    }, store
+
+
+# ------------------------------------------------------------------ quality and latency
+
+
+def bench_quality(settings: Settings, questions_path: Path, naive_store: Any, step: Step) -> dict[str, Any]:
+    from advisor.answer import Advisor, condense
+    from advisor.evaluate import Outcome, group_of, load_questions, run_eval, score
+    from advisor.indexer import current_build_id, read_build_info
+
+    index = Path(settings.index_dir)
+    manifest = read_build_info(index, current_build_id(index) or "")["manifest"]
+    questions = load_questions(questions_path, {k: v["language"] for k, v in manifest.items()})
+    advisor = Advisor(settings)
+    step(f"quality: advisor on {len(questions)} questions")
+    report = run_eval(advisor, questions)
+    step(f"quality: naive recipe on {len(questions)} questions")
+    outcomes = []
+    for q in questions:
+        t = time.perf_counter()
+        docs = naive_store.similarity_search(condense(q.question, list(q.history)), k=10)
+        outcomes.append(Outcome(q, [d.metadata["source"] for d in docs], False, q.language, [d.metadata["source"] for d in docs[:5]], time.perf_counter() - t))
+    groups: dict[str, list[Outcome]] = {}
+    for o in outcomes:
+        for g in group_of(o):
+            groups.setdefault(g, []).append(o)
+    keys = ("recall@1", "recall@5", "mrr", "refusal_precision", "refusal_recall")
+
+    def pick(m: dict[str, float]) -> dict[str, float]:
+        return {k: round(m[k], 3) for k in keys if k in m}
+
+    advisor_q = {"all": pick(report.metrics), **{g: pick(v) for g, v in report.groups.items()}}
+    naive_m = score(outcomes)
+    naive_q = {"all": pick(naive_m), **{g: pick(score(v)) for g, v in groups.items()}}
+    answer_s = [p["seconds"] for p in report.per_question]
+    return {"advisor": advisor_q, "naive": naive_q, "warm_answer": _ms(answer_s), "_advisor": advisor}
+
+
+def bench_cold_answer(settings: Settings, step: Step, runs: int = 3) -> dict[str, float]:
+    step("answer latency: cold start (a new process per question)")
+    cmd = [sys.executable, "-m", "advisor", "ask", "--json", "--corpus", str(settings.corpus_dir), "--index", str(settings.index_dir),
+           "Hoe voorkom ik dat wij-zij-denken de samenwerking ondermijnt?"]
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True, env={**os.environ, "ADVISOR_MODELS_DIR": str(settings.models_dir)})
+        times.append(time.perf_counter() - t)
+    return {"p50_s": round(statistics.median(times), 2), "max_s": round(max(times), 2), "runs": runs}
+
+
+def bench_retrieval(advisor: Any, questions: list[str], repeat: int = 3) -> dict[str, Any]:
+    searcher = advisor.reader.searcher()
+    for q in questions[:5]:
+        searcher.search(q)
+    hybrid, dense, embed_only = [], [], []
+    for _ in range(repeat):
+        for q in questions:
+            t = time.perf_counter()
+            searcher.embedder.embed_queries([q])
+            embed_only.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            searcher.search(q)
+            hybrid.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            searcher.search(q, dense_only=True)
+            dense.append(time.perf_counter() - t)
+    return {"hybrid": _ms(hybrid), "dense_only": _ms(dense), "query_embedding": _ms(embed_only)}
+
+
+# ------------------------------------------------------------------ scale (own process)
+
+
+def synthetic_scale(settings: Settings, n: int, work: Path, questions: list[str]) -> dict[str, Any]:
+    """A build of `n` synthetic chunks, then retrieval latency on it.
+
+    Shortcut (documented): texts are sentences of the shipped corpus shuffled into new passages;
+    vectors are normalized mixes of two real chunk vectors plus noise, so they keep the real
+    distribution's geometry without embedding 100k passages (which would take ~80 minutes here).
+    """
+    from advisor.answer import Advisor
+    from advisor.indexer import EmbeddedChroma, _atomic_write, current_build_id, load_build_chunks, switch_current
+    from advisor.keyword import BM25Index
+    from advisor.store import COLLECTION, embedded_client
+    from advisor.text import split_sentences
+    from advisor.types import Chunk
+
+    src_index = Path(settings.index_dir)
+    base_build = current_build_id(src_index) or ""
+    base = load_build_chunks(src_index, base_build)
+    col = embedded_client(src_index / "builds" / base_build / "chroma").get_collection(COLLECTION)
+    got = col.get(ids=[c.id for c in base], include=["embeddings"])
+    vec_by_id = dict(zip(got["ids"], np.asarray(got["embeddings"], dtype=np.float32)))
+    base_vecs = np.stack([vec_by_id[c.id] for c in base])
+    sentences = [(s, c) for c in base for s in split_sentences(c.text)]
+    rng = random.Random(n)
+    nrng = np.random.default_rng(n)
+    chunks: list[Chunk] = []
+    vecs = np.empty((n, base_vecs.shape[1]), dtype=np.float32)
+    for i in range(n):
+        picks = rng.sample(sentences, 5)
+        a, b = rng.randrange(len(base)), rng.randrange(len(base))
+        v = base_vecs[a] + 0.5 * base_vecs[b] + nrng.normal(0, 0.02, base_vecs.shape[1]).astype(np.float32)
+        vecs[i] = v / np.linalg.norm(v)
+        c0 = picks[0][1]
+        chunks.append(Chunk(id=f"syn{n}-{i:07d}", source=f"synthetic/{i // 20:05d}.md", title=c0.title, language=c0.language,
+                            section=c0.section, page=None, position=i % 20, text=" ".join(s for s, _ in picks)))
+    index = work / f"scale-{n}"
+    bdir = index / "builds" / "synthetic"
+    bdir.mkdir(parents=True)
+    t = time.perf_counter()
+    EmbeddedChroma().write("synthetic", bdir, chunks, vecs, settings.ef_search)
+    t_vec = time.perf_counter() - t
+    t = time.perf_counter()
+    with (bdir / "chunks.jsonl").open("w") as f:
+        for c in chunks:
+            f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
+    BM25Index.build(chunks).save(bdir / "bm25.pkl")
+    t_kw = time.perf_counter() - t
+    _atomic_write(bdir / "build.json", json.dumps({"id": "synthetic", "model": "synthetic", "documents": n // 20, "chunks": n, "manifest": {}, "complete": True}))
+    switch_current(index, "synthetic")
+    s = settings.model_copy(update={"index_dir": index})
+    t = time.perf_counter()
+    advisor = Advisor(s)
+    advisor.reader.searcher()
+    t_open = time.perf_counter() - t
+    retrieval = bench_retrieval(advisor, questions)
+    return {
+        "chunks": n,
+        "store_vectors_s": round(t_vec, 1),
+        "bm25_build_s": round(t_kw, 1),
+        "open_index_s": round(t_open, 2),
+        "index_size_mb": round(_dir_size(bdir) / 2**20, 1),
+        "peak_rss_mb": round(_peak_rss_mb(), 0),
+        "retrieval": retrieval,
+    }
+
+
+# ------------------------------------------------------------------ the whole run
+
+
+def run_bench(settings: Settings, questions_path: Path, scales: tuple[int, ...], out_dir: Path, step: Step) -> dict[str, Any]:
+    from advisor.embeddings import load_embedder, resolve_model_folder
+
+    work = Path(tempfile.mkdtemp(prefix="advisor-bench-"))
+    try:
+        t = time.perf_counter()
+        embedder = load_embedder(settings)
+        model_load = time.perf_counter() - t
+        indexing = bench_indexing(settings, work, embedder, step)
+        bench_settings: Settings = indexing.pop("_settings")
+        folder, _ = resolve_model_folder(settings)
+        naive_idx, naive_store = bench_naive_indexing(settings, Path(bench_settings.corpus_dir), folder, work, step)
+        quality = bench_quality(bench_settings, questions_path, naive_store, step)
+        advisor = quality.pop("_advisor")
+        from advisor.evaluate import load_questions
+
+        qs = [q.question for q in load_questions(questions_path)][:60]
+        step("retrieval latency: shipped corpus")
+        shipped = {"chunks": indexing["chunks"], "retrieval": bench_retrieval(advisor, qs), "index_size_mb": indexing["index_size_mb"]}
+        cold = bench_cold_answer(bench_settings, step)
+        scale = [shipped]
+        for n in scales:
+            step(f"scale: {n} synthetic chunks (own process)")
+            res = subprocess.run(
+                [sys.executable, "-m", "advisor.bench", "scale", str(n), str(work), str(questions_path)],
+                capture_output=True, text=True, check=True,
+                env={**os.environ, "ADVISOR_INDEX_DIR": str(bench_settings.index_dir), "ADVISOR_MODELS_DIR": str(settings.models_dir),
+                     "ADVISOR_CORPUS_DIR": str(bench_settings.corpus_dir)},
+            )
+            scale.append(json.loads(res.stdout.strip().splitlines()[-1]))
+        result = {
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]},
+            "model": embedder.name,
+            "model_load_s": round(model_load, 2),
+            "indexing": {"advisor": indexing, "naive": naive_idx},
+            "quality": {"advisor": quality["advisor"], "naive": quality["naive"]},
+            "answer_latency": {"warm": quality["warm_answer"], "cold": cold},
+            "scale": scale,
+        }
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "latest.json").write_text(json.dumps(result, indent=1))
+        return result
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def format_table(r: dict[str, Any]) -> str:
+    a, n = r["indexing"]["advisor"], r["indexing"]["naive"]
+    lines = [
+        "Indexing (shipped corpus)",
+        f"  advisor: {a['documents']} docs, {a['chunks']} chunks, {a['full_build_s']} s ({a['chunks_per_s']} chunks/s); stages {a['stages_s']}",
+        f"  naive:   {n['documents']} docs, {n['chunks']} chunks, {n['full_build_s']} s ({n['chunks_per_s']} chunks/s); stages {n['stages_s']}",
+        f"  embedding bound {a['embed_bound_s']} s -> full build / bound = {a['full_build_over_bound']}",
+        f"  no-op re-index {a['noop_reindex_s']} s ({a['noop_reindex_s_per_100_docs']} s per 100 docs); one changed doc {a['one_changed_doc_s']} s ({a['one_changed_doc_embedded']} chunks embedded)",
+        "",
+        "Quality            recall@1  recall@5  MRR    refusal P  refusal R",
+    ]
+    for who in ("advisor", "naive"):
+        for g, m in r["quality"][who].items():
+            if g.startswith(("all", "question_", "cross", "same", "doc_")):
+                lines.append(f"  {who:<7} {g:<16} {m.get('recall@1', 0):.3f}    {m.get('recall@5', 0):.3f}    {m.get('mrr', 0):.3f}  {m.get('refusal_precision', 0):.3f}      {m.get('refusal_recall', 0):.3f}")
+    lines += ["", "Retrieval latency   chunks    hybrid p50/p95 ms   dense p50/p95 ms   size MB  peak RSS MB"]
+    for s in r["scale"]:
+        h, d = s["retrieval"]["hybrid"], s["retrieval"]["dense_only"]
+        lines.append(f"  {s['chunks']:>16}    {h['p50_ms']:>7} / {h['p95_ms']:<7}   {d['p50_ms']:>6} / {d['p95_ms']:<7}   {s['index_size_mb']:>6}  {s.get('peak_rss_mb', '-')}")
+    w, c = r["answer_latency"]["warm"], r["answer_latency"]["cold"]
+    lines += ["", f"Answer latency: warm p50 {w['p50_ms']} ms, p95 {w['p95_ms']} ms; cold start p50 {c['p50_s']} s"]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 5 and sys.argv[1] == "scale":
+        from advisor.evaluate import load_questions
+        from advisor.settings import load_settings
+
+        qs = [q.question for q in load_questions(Path(sys.argv[4]))][:60]
+        print(json.dumps(synthetic_scale(load_settings(), int(sys.argv[2]), Path(sys.argv[3]), qs)))
