@@ -7,11 +7,13 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+# Imported at module level so FastAPI can resolve the handlers' annotations; only the UI imports this.
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
 from advisor.indexer import current_build_id, index_is_building, read_build_info
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
-
     from advisor.answer import Advisor
     from advisor.settings import Settings
 
@@ -67,8 +69,6 @@ def health(settings: Settings) -> dict[str, Any]:
 
 def add_api_routes(app: FastAPI, advisor: Advisor, settings: Settings) -> None:
     import anyio
-    from fastapi import Request
-    from fastapi.responses import JSONResponse
 
     from advisor.retrieval import NoIndexError
 

@@ -8,6 +8,7 @@ progress file the build publishes, and shows the result.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -65,7 +66,7 @@ def safe_filename(name: str) -> str:
     suffix = "." + suffix.lower()
     if suffix not in ALLOWED_SUFFIXES:
         raise UploadError(f"'{base}': file type '{suffix}' is not accepted (allowed: {', '.join(ALLOWED_SUFFIXES)})")
-    stem = stem[: MAX_NAME - len(suffix)].rstrip("-.")
+    stem = stem[: MAX_NAME - len(suffix)].strip("-.")
     clean = stem + suffix
     if clean.lower() == "readme.md":
         raise UploadError("README.md is the corpus catalogue and is not indexed; give the file another name")
@@ -145,6 +146,19 @@ def corpus_files(settings: Settings) -> list[str]:
             continue
         out.append(rel.as_posix())
     return out
+
+
+def corpus_key(settings: Settings) -> str:
+    """Changes whenever the current build or a corpus file changes: when the desk's tables are stale."""
+    root = Path(settings.corpus_dir)
+    parts = [current_build_id(Path(settings.index_dir)) or ""]
+    for rel in corpus_files(settings):
+        try:
+            st = (root / rel).stat()
+        except OSError:
+            continue
+        parts.append(f"{rel}:{st.st_mtime_ns}:{st.st_size}")
+    return hashlib.sha1("|".join(parts).encode()).hexdigest()
 
 
 def current_info(settings: Settings) -> dict[str, Any] | None:

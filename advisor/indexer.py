@@ -372,6 +372,7 @@ def build_index(
             for c in all_chunks:
                 f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
         BM25Index.build(all_chunks).save(bdir / "bm25.pkl")
+        save_language_stats(bdir / "language_stats.npz", all_chunks, vectors)
         notify("storing", len(all_chunks), len(all_chunks))
         timings["storing"] = time.perf_counter() - t
 
@@ -434,6 +435,17 @@ def read_progress(index_dir: Path) -> dict[str, Any] | None:
         return json.loads((index_dir / "progress.json").read_text())
     except (OSError, ValueError):
         return {"stage": "starting", "done": 0, "total": 0}
+
+
+def save_language_stats(path: Path, chunks: list[Chunk], vectors: np.ndarray) -> None:
+    """Per-language mean of the chunk vectors (see `retrieval.LanguageStats`)."""
+    stats: dict[str, np.ndarray] = {}
+    for lang in ("nl", "en"):
+        rows = [i for i, c in enumerate(chunks) if c.language == lang]
+        if len(rows) >= 2:
+            stats[f"{lang}_mean"] = vectors[rows].astype(np.float64).mean(axis=0)
+    with path.open("wb") as f:
+        np.savez(f, **stats)
 
 
 def rollback(index_dir: Path) -> str:

@@ -58,7 +58,7 @@ USER_PROMPT = """Passages:
 
 {passages}
 
-Question: {question}
+Question: {standalone}
 
 {reminder}"""
 
@@ -94,11 +94,12 @@ def conversation_text(history: History | None, turns: int = 6, width: int = 400)
     """The last turns of the conversation as plain lines for the condensation prompt."""
     lines: list[str] = []
     for turn in history or []:
+        content: Any
         if isinstance(turn, str):
             role, content = "user", turn
         elif isinstance(turn, dict):
             role, content = str(turn.get("role", "")), turn.get("content")
-            if isinstance(content, list):
+            if isinstance(content, list):  # gradio multimodal message parts
                 content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
         else:
             continue
@@ -255,7 +256,7 @@ def check_citations(
         cited = tuple(dict.fromkeys(n for n in numbers if 1 <= n <= n_passages))
         out_of_range = tuple(dict.fromkeys(n for n in numbers if not 1 <= n <= n_passages))
         scores = tuple(float(support(plain, n)) for n in cited)
-        backing = tuple(n for n, s in zip(cited, scores) if s >= threshold)
+        backing = tuple(n for n, s in zip(cited, scores, strict=True) if s >= threshold)
         checked.append(CheckedSentence(plain, cited, out_of_range, backing, scores, bool(backing)))
         if backing:
             new = tuple(order.setdefault(n, len(order) + 1) for n in backing)
@@ -276,15 +277,18 @@ def check_citations(
 
 
 class SupportScorer:
-    """How well a passage backs a sentence: embedding similarity and stemmed term overlap, combined.
+    """How well a passage backs a sentence: embedding similarity, checked by stemmed term overlap.
 
     Similarity is the best cosine between the sentence (embedded as a query) and any sentence of
-    the passage (embedded as a document); overlap is the share of the sentence's stemmed terms that
-    occur in the passage, stemmed in both languages so an answer in the other language still meets
-    shared words. The combination is `SIMILARITY_WEIGHT * similarity + (1 - weight) * overlap`.
+    the passage (embedded as a document). When sentence and passage share a language, a sentence
+    that shares less than `MIN_OVERLAP` of its stemmed terms with the passage loses
+    `OVERLAP_PENALTY`: it talks about the passage's topic but says something the passage does not.
+    Across languages overlap means little (translations share few stems), so similarity decides.
+    Calibrated for multilingual-e5-small (see `Settings.support_threshold`).
     """
 
-    SIMILARITY_WEIGHT = 0.5
+    MIN_OVERLAP = 0.2
+    OVERLAP_PENALTY = 0.1
 
     def __init__(
         self,
@@ -292,9 +296,11 @@ class SupportScorer:
         language: Language,
         embed_queries: Callable[[Sequence[str]], np.ndarray],
         embed_documents: Callable[[Sequence[str]], np.ndarray],
+        passage_languages: Sequence[Language] | None = None,
     ) -> None:
         self.passages = list(passages)
         self.language = language
+        self.passage_languages = list(passage_languages or [language] * len(self.passages))
         self.embed_queries = embed_queries
         self.embed_documents = embed_documents
         self._sentences: dict[int, tuple[list[str], np.ndarray]] = {}
@@ -321,14 +327,17 @@ class SupportScorer:
         return float(sims[best])
 
     def overlap(self, sentence: str, n: int) -> float:
+        """Share of the sentence's stemmed terms that occur in passage n."""
         terms = set(keyword_terms(sentence, self.language))
         if not terms:
             return 0.0
         return len(terms & self._passage_terms(n)) / len(terms)
 
     def __call__(self, sentence: str, n: int) -> float:
-        w = self.SIMILARITY_WEIGHT
-        return w * self.similarity(sentence, n) + (1 - w) * self.overlap(sentence, n)
+        score = self.similarity(sentence, n)
+        if self.passage_languages[n - 1] == self.language and self.overlap(sentence, n) < self.MIN_OVERLAP:
+            score -= self.OVERLAP_PENALTY
+        return score
 
 
 # ---------------------------------------------------------------------------- backends
@@ -378,6 +387,7 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
         case "openai":
             try:
                 from langchain_openai import ChatOpenAI
+                from pydantic import SecretStr
             except ImportError:
                 raise _missing("langchain-openai") from None
             base_url = (settings.llm_base_url or OPENAI_DEFAULT_URL).rstrip("/")
@@ -387,15 +397,18 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
             model = settings.llm_model or (available[0] if available else None)
             if not model:
                 raise BackendUnavailable("No model configured for the OpenAI-compatible backend: set ADVISOR_LLM_MODEL.")
+            # The client sends `max_completion_tokens`; many compatible servers (llama.cpp) only read `max_tokens`.
+            extra = None if base_url == OPENAI_DEFAULT_URL else {"max_tokens": MAX_ANSWER_TOKENS}
             return ChatOpenAI(
                 model=model,
                 base_url=base_url,
-                api_key=key or "not-needed",  # local servers ignore the key; the client insists on one
+                api_key=SecretStr(key or "not-needed"),  # local servers ignore the key; the client insists on one
                 timeout=settings.llm_timeout,
                 streaming=True,
                 temperature=0,
                 max_retries=1,
-                max_tokens=MAX_ANSWER_TOKENS,
+                max_completion_tokens=MAX_ANSWER_TOKENS,
+                extra_body=extra,
             )
         case "ollama":
             try:
@@ -501,7 +514,7 @@ class Generator:
         headings = [h.chunk.title + (f" - {h.chunk.section}" if h.chunk.section else "") for h in hits]
         return {
             "screened": screened,
-            "passages": frame_passages(list(zip(headings, screened)), inputs["nonce"]),
+            "passages": frame_passages(list(zip(headings, screened, strict=True)), inputs["nonce"]),
             "reminder": REMINDERS[inputs["language"]],
         }
 
@@ -534,7 +547,11 @@ class Generator:
         system = SYSTEM_PROMPT.format(language_name=state["language_name"], nonce=state["nonce"])
         cleaned = sanitize_output(draft, state["nonce"], system)
         scorer = SupportScorer(
-            state["screened"], language, self.advisor.embedder.embed_queries, self.advisor.vectorize_sentences
+            state["screened"],
+            language,
+            self.advisor.embedder.embed_queries,
+            self.advisor.vectorize_sentences,
+            [h.chunk.language for h in hits],
         )
         result = check_citations(
             cleaned,
@@ -590,10 +607,10 @@ class Generator:
             (lambda x: bool(x["conversation"]), condense_prompt | self.model | StrOutputParser()),
             RunnableLambda(lambda x: ""),
         )
-        covered = RunnableLambda(
+        covered: Any = RunnableLambda(
             lambda x: bool(x["hits"]) and is_covered(x["hits"], self.settings.refusal_threshold), name="is_covered"
         )
-        generate = (
+        generate: Any = (
             RunnableLambda(lambda x: {**x, **self._passages(x)}, name="frame_passages")
             | RunnablePassthrough.assign(draft=answer_prompt | self.model | StrOutputParser())
             | RunnableGenerator(self._finish, name="check_citations")

@@ -21,7 +21,7 @@ LABELS = {
     "nl": {
         "sources": "Bronnen",
         "no_sources": "De bronnen van het antwoord verschijnen hier.",
-        "refused": "Geen bron behandelt deze vraag; hieronder staan onderwerpen die er het dichtst bij liggen.",
+        "refused": "Geen bron behandelt deze vraag. Onder het gesprek staan onderwerpen die er het dichtst bij liggen.",
         "page": "p.",
         "open": "Open in document",
         "earlier": "Eerdere vragen",
@@ -37,7 +37,7 @@ LABELS = {
     "en": {
         "sources": "Sources",
         "no_sources": "The sources of the answer appear here.",
-        "refused": "No source covers this question; the nearest topics are below.",
+        "refused": "No source covers this question. The nearest topics are shown below the conversation.",
         "page": "p.",
         "open": "Open in document",
         "earlier": "Earlier questions",

@@ -25,6 +25,35 @@ class NoIndexError(RuntimeError):
     """There is no current build to search."""
 
 
+class LanguageStats:
+    """Removes the embedding model's same-language bias from similarities.
+
+    multilingual-e5-small scores a passage higher when it shares the question's language, so an
+    English question ranks loosely related English passages above the Dutch passage that answers
+    it. The similarity of a query q to an average chunk of one language is q.m, with m that
+    language's mean chunk vector: ranking by s - q.m compares passages of both languages on the
+    same footing. (Dividing by the spread as well was measured and ranked worse.)
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.mean: dict[str, np.ndarray] = {}
+        if path.exists():
+            with np.load(path) as data:
+                for lang in ("nl", "en"):
+                    if f"{lang}_mean" in data:
+                        self.mean[lang] = data[f"{lang}_mean"].astype(np.float32)
+
+    @property
+    def languages(self) -> list[str]:
+        return list(self.mean)
+
+    def centred(self, qvec: np.ndarray, sims: list[float], lang: str) -> list[float]:
+        if lang not in self.mean:
+            return sims
+        offset = float(qvec @ self.mean[lang])
+        return [s - offset for s in sims]
+
+
 class Searcher:
     """One immutable build, opened for searching."""
 
@@ -39,11 +68,26 @@ class Searcher:
         self.by_id = {c.id: i for i, c in enumerate(self.chunks)}
         self.bm25 = BM25Index.load(bdir / "bm25.pkl")
         self.collection = vector_backend_for(settings).collection(build_id, bdir)
+        self.language_stats = LanguageStats(bdir / "language_stats.npz")
 
-    def dense(self, qvec: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def dense(self, qvec: np.ndarray, k: int) -> list[tuple[int, float, float]]:
+        """(chunk index, cosine similarity, ranking score) best first.
+
+        With both languages in the index, each language is searched on its own and the results
+        are merged by language-centred similarity; otherwise the ranking score is the similarity.
+        """
         from advisor.store import query
 
-        return [(self.by_id[cid], sim) for cid, sim in query(self.collection, qvec, k) if cid in self.by_id]
+        langs = self.language_stats.languages
+        if not self.settings.language_debias or len(langs) < 2:
+            return [(self.by_id[cid], sim, sim) for cid, sim in query(self.collection, qvec, k) if cid in self.by_id]
+        merged: list[tuple[int, float, float]] = []
+        for lang in langs:
+            found = [(cid, sim) for cid, sim in query(self.collection, qvec, k, where={"language": lang}) if cid in self.by_id]
+            zs = self.language_stats.centred(qvec, [sim for _, sim in found], lang)
+            merged += [(self.by_id[cid], sim, z) for (cid, sim), z in zip(found, zs)]
+        merged.sort(key=lambda t: -t[2])
+        return merged[:k]
 
     def keyword(self, query: str, k: int) -> list[tuple[int, float, float]]:
         return [(h.index, h.score, h.coverage) for h in self.bm25.search(query, k)]
@@ -59,8 +103,8 @@ class Searcher:
         k = k or s.k_final
         qvec = self.embedder.embed_queries([query])[0]
         dense = self.dense(qvec, s.k_dense)
-        sims = dict(dense)
-        rankings = [[i for i, _ in dense]]
+        sims = {i: sim for i, sim, _ in dense}
+        rankings = [[i for i, _, _ in dense]]
         kw_rank: dict[int, int] = {}
         if not dense_only:
             # The keyword side counts only where it really matches: an English question on Dutch
@@ -72,7 +116,7 @@ class Searcher:
         missing = [i for i, _ in fused[: k * 4] if i not in sims]
         for i, v in self.vectors(missing).items():
             sims[i] = float(v @ qvec)
-        dense_rank = {i: r for r, (i, _) in enumerate(dense, start=1)}
+        dense_rank = {i: r for r, (i, _, _) in enumerate(dense, start=1)}
         hits = [
             Hit(
                 chunk=self.chunks[i],

@@ -13,8 +13,9 @@ import re
 
 # Fenced code blocks and inline code spans render literally: nothing inside them is touched.
 _CODE = re.compile(r"(^ {0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^ {0,3}\2[ \t]*$|\Z)|`+[^`\n]*`+)", re.M | re.S)
-_IMAGE = re.compile(r"!\[((?:[^\[\]]|\[[^\]]*\])*)\]\s*(?:\([^)]*\)|\[[^\]]*\])?")
-_LINK = re.compile(r"\[((?:[^\[\]]|\[[^\]]*\])+)\]\(\s*([^)\s]*)[^)]*\)")
+_PARENS = r"\((?:[^()]|\([^()]*\))*\)"  # a link target, with one level of nested parentheses
+_IMAGE = re.compile(r"!\[((?:[^\[\]]|\[[^\]]*\])*)\]\s*(?:" + _PARENS + r"|\[[^\]]*\])?")
+_LINK = re.compile(r"\[((?:[^\[\]]|\[[^\]]*\])+)\]\(\s*([^()\s]*(?:\([^()]*\)[^()\s]*)*)(?:[^()]|\([^()]*\))*\)")
 _REF_LINK = re.compile(r"\[((?:[^\[\]]|\[[^\]]*\])+)\]\[[^\]]*\]")
 _REF_DEFINITION = re.compile(r"^ {0,3}\[[^\]\n]+\]:[ \t]*\S+.*$", re.M)
 _AUTOLINK = re.compile(r"<((?:https?|ftp|mailto|file|data|javascript):[^>\s]*)>", re.I)

@@ -104,10 +104,10 @@ def all_ids(collection: Any) -> set[str]:
         offset += len(got["ids"])
 
 
-def query(collection: Any, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
-    """(chunk id, cosine similarity) best first."""
+def query(collection: Any, vector: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
+    """(chunk id, cosine similarity) best first, optionally only among chunks matching `where`."""
     n = collection.count()
     if n == 0:
         return []
-    res = collection.query(query_embeddings=[vector.astype(np.float32)], n_results=min(k, n), include=["distances"])
+    res = collection.query(query_embeddings=[vector.astype(np.float32)], n_results=min(k, n), include=["distances"], where=where)
     return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0])]

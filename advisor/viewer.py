@@ -102,10 +102,10 @@ def document_html(
     try:
         path = resolve_document(settings, source)
         doc = (cache or _CACHE).load(path, PurePosixPath(source).as_posix())
-    except DocumentUnavailable:
-        return f'<div class="doc-viewer"><p class="doc-error">{html.escape(lab["unavailable"].format(name=shown_name(source)))}</p></div>'
-    except (LoadError, OSError):
-        return f'<div class="doc-viewer"><p class="doc-error">{html.escape(lab["unavailable"].format(name=shown_name(source)))}</p></div>'
+    except (DocumentUnavailable, LoadError, OSError):
+        langs = [language] if language in ("nl", "en") else ["nl", "en"]
+        text = " · ".join(labels(x)["unavailable"].format(name=shown_name(source)) for x in langs)
+        return f'<div class="doc-viewer"><p class="doc-error">{html.escape(text)}</p></div>'
 
     pieces = list(doc.pieces)
     note = ""
