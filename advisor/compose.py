@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from advisor.text import split_sentences
+from advisor.text import REDACTED, split_sentences
 from advisor.types import Answer, AnswerPoint, Citation, Hit, Language
 
 Vectorize = Callable[[Sequence[str]], np.ndarray]
@@ -55,7 +55,7 @@ def usable_sentence(s: str) -> bool:
     body = s.lstrip("-*• ").strip()
     if len(body) < 35 or len(body.split()) < 6:
         return False
-    if body.endswith(":"):
+    if body.endswith(":") or REDACTED in body:
         return False
     return not re.match(r"^(Bronnen|References|Bron|Source)\b", body)
 

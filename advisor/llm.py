@@ -80,6 +80,15 @@ Follow-up question: {question}
 Standalone question:"""
 
 
+def _terms(text: str) -> set[str]:
+    return set(keyword_terms(text, "nl")) | set(keyword_terms(text, "en"))
+
+
+def _shares_terms(rewritten: str, conversation: str) -> bool:
+    """A rewritten question must stay on the conversation's subject, or retrieval goes astray."""
+    return bool(_terms(rewritten) & _terms(conversation))
+
+
 def frame_passages(texts: Sequence[tuple[str, str]], nonce: str) -> str:
     """Passages (heading, text) as quoted data between delimiters the passages cannot forge."""
     blocks = []
@@ -150,11 +159,11 @@ def leaks_prompt(sentence: str, prompt_shingles: set[tuple[str, ...]]) -> bool:
 _DELIMITER = re.compile(r"<{2,3}[^<>\n]{0,80}>{1,3}")
 
 
-def sanitize_output(text: str, nonce: str, system_prompt: str) -> str:
-    """Remove echoed delimiters and any sentence that repeats the system prompt."""
+def sanitize_output(text: str, nonce: str, instructions: Sequence[str]) -> str:
+    """Remove echoed delimiters and any sentence that repeats our instructions to the model."""
     text = _DELIMITER.sub("", text)
     text = "\n".join(line for line in text.split("\n") if nonce not in line and "<<<" not in line)
-    shingles = _shingles(system_prompt, LEAK_RUN)
+    shingles = set().union(*(_shingles(t, LEAK_RUN) for t in instructions))
     for sentence in split_sentences(text):
         if leaks_prompt(sentence, shingles):
             text = text.replace(sentence, "")
@@ -192,9 +201,7 @@ def _with_citations(body: str, numbers: Sequence[int]) -> str:
 def _is_structural(body: str) -> bool:
     """A heading or lead-in line: kept as written, not a claim to check."""
     stripped = body.strip()
-    return not words(stripped) or stripped.endswith(":") or stripped.startswith("#") or bool(
-        re.fullmatch(r"\*\*[^*]+\*\*:?", stripped)
-    )
+    return stripped.endswith(":") or stripped.startswith("#") or bool(re.fullmatch(r"\*\*[^*]+\*\*:?", stripped))
 
 
 @dataclass(frozen=True)
@@ -248,10 +255,10 @@ def check_citations(
         body = sentence[len(prefix) :]
         numbers = [int(n) for m in _CITATION.finditer(body) for n in re.split(r"\s*[,;]\s*", m.group(1))]
         plain = _tidy(_CITATION.sub("", body))
+        if not words(plain):  # citation marks or punctuation alone
+            continue
         if not numbers and _is_structural(plain):
             pieces.append(sentence)
-            continue
-        if not words(plain):  # citation marks alone
             continue
         cited = tuple(dict.fromkeys(n for n in numbers if 1 <= n <= n_passages))
         out_of_range = tuple(dict.fromkeys(n for n in numbers if not 1 <= n <= n_passages))
@@ -315,8 +322,7 @@ class SupportScorer:
 
     def _passage_terms(self, n: int) -> set[str]:
         if n not in self._terms:
-            text = self.passages[n - 1]
-            self._terms[n] = set(keyword_terms(text, "nl")) | set(keyword_terms(text, "en"))
+            self._terms[n] = _terms(self.passages[n - 1])
         return self._terms[n]
 
     def similarity(self, sentence: str, n: int) -> float:
@@ -499,7 +505,7 @@ class Generator:
         lines = [ln.strip() for ln in raw.strip().splitlines() if ln.strip()]
         text = re.sub(r"^(?:standalone question|zelfstandige vraag|question|vraag)\s*:\s*", "", lines[0], flags=re.I) if lines else ""
         text = text.strip().strip("\"'“”‘’").strip()
-        if not words(text) or len(text) > 400:
+        if not words(text) or len(text) > 400 or not _shares_terms(text, f"{inputs['conversation']} {inputs['question']}"):
             return condense(inputs["question"], inputs.get("history"))
         return text
 
@@ -545,7 +551,7 @@ class Generator:
         hits: list[Hit] = state["hits"]
         language: Language = state["language"]
         system = SYSTEM_PROMPT.format(language_name=state["language_name"], nonce=state["nonce"])
-        cleaned = sanitize_output(draft, state["nonce"], system)
+        cleaned = sanitize_output(draft, state["nonce"], [system, state["reminder"]])
         scorer = SupportScorer(
             state["screened"],
             language,

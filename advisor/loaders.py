@@ -14,7 +14,7 @@ from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 
-from advisor.text import clean_text, detect_language
+from advisor.text import clean_text, detect_language, redact_instructions
 from advisor.types import Document, Piece
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -426,13 +426,13 @@ def _short(exc: BaseException) -> str:
 
 
 def _document(source: str, title: str, pieces: list[Piece], fmt: str) -> Document:
-    pieces = [p for p in pieces if p.text.strip()]
+    pieces = [Piece(redact_instructions(p.text)[0], p.section, p.page) for p in pieces if p.text.strip()]
     if not pieces:
         raise LoadError("no text found in the file (empty document)")
     total = sum(len(p.text) for p in pieces)
     if total > MAX_TEXT_CHARS:
         raise LoadError(f"text of {total} characters exceeds the limit of {MAX_TEXT_CHARS}")
-    title = clean_text(title) or _title_from(source)
+    title = redact_instructions(clean_text(title))[0] or _title_from(source)
     language = detect_language(" ".join(p.text for p in pieces))
     return Document(source=source, title=title, language=language, pieces=tuple(pieces), format=fmt)
 

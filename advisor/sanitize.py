@@ -15,7 +15,7 @@ import re
 _CODE = re.compile(r"(^ {0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^ {0,3}\2[ \t]*$|\Z)|`+[^`\n]*`+)", re.M | re.S)
 _PARENS = r"\((?:[^()]|\([^()]*\))*\)"  # a link target, with one level of nested parentheses
 _IMAGE = re.compile(r"!\[((?:[^\[\]]|\[[^\]]*\])*)\]\s*(?:" + _PARENS + r"|\[[^\]]*\])?")
-_LINK = re.compile(r"\[((?:[^\[\]]|\[[^\]]*\])+)\]\(\s*([^()\s]*(?:\([^()]*\)[^()\s]*)*)(?:[^()]|\([^()]*\))*\)")
+_LINK = re.compile(r"\[((?:[^\[\]]|\[[^\]]*\])+)\](" + _PARENS + ")")
 _REF_LINK = re.compile(r"\[((?:[^\[\]]|\[[^\]]*\])+)\]\[[^\]]*\]")
 _REF_DEFINITION = re.compile(r"^ {0,3}\[[^\]\n]+\]:[ \t]*\S+.*$", re.M)
 _AUTOLINK = re.compile(r"<((?:https?|ftp|mailto|file|data|javascript):[^>\s]*)>", re.I)
@@ -34,7 +34,8 @@ def _code_url(match: re.Match[str]) -> str:
 
 
 def _keep_anchor(match: re.Match[str]) -> str:
-    text, target = match.group(1), match.group(2)
+    text, inside = match.group(1), match.group(2)[1:-1].split()
+    target = inside[0] if inside else ""
     # Only links within the page (e.g. the citation anchors) survive; every other target is dropped.
     return match.group(0) if target.startswith("#") and re.fullmatch(r"#[\w-]*", target) else text
 

@@ -111,3 +111,38 @@ def query_terms(text: str) -> list[tuple[str, ...]]:
     for a, b in zip(nl, en):
         groups.setdefault((a,) if a == b else (a, b), None)
     return list(groups)
+
+
+_INSTRUCTION = re.compile(
+    r"(?ix)"
+    r"\b(ignore|disregard|forget|override)\b[^.!?\n]{0,40}\b(instructions?|prompts?|rules|directions|guidelines)\b"
+    r"|\b(negeer|vergeet|omzeil)\b[^.!?\n]{0,40}\b(instructies?|opdrachten|regels|prompts?)\b"
+    r"|\bsystem\s*prompt\b|\bsysteemprompt\b"
+    r"|\b(you\s+are\s+now|from\s+now\s+on\s+you|act\s+as\s+(an?\s+)?(ai|assistant|chatbot))\b"
+    r"|\b(jij\s+bent\s+nu|je\s+bent\s+nu\s+een|vanaf\s+nu\s+ben\s+je)\b"
+    r"|<\|im_(start|end)\|>|\[/?INST\]|\#\#\#\s*(instruction|system)\b"
+)
+REDACTED = "[removed: text addressed to an AI system]"
+
+
+def redact_instructions(text: str) -> tuple[str, int]:
+    """Document text is data: sentences that address an AI system are replaced, never indexed.
+
+    Returns the text and how many sentences were replaced.
+    """
+    if not _INSTRUCTION.search(text):
+        return text, 0
+    count = 0
+    lines = []
+    for line in text.split("\n"):
+        if _INSTRUCTION.search(line):
+            parts = []
+            for sentence in split_sentences(line) or [line]:
+                if _INSTRUCTION.search(sentence):
+                    count += 1
+                    parts.append(REDACTED)
+                else:
+                    parts.append(sentence)
+            line = " ".join(parts)
+        lines.append(line)
+    return "\n".join(lines), count

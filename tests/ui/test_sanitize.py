@@ -75,3 +75,13 @@ def test_highlight_marks_supporting_sentences_inside_escaped_text() -> None:
     text = "Eerste zin <b>vet</b>. Tweede zin over vertrouwen. Derde zin."
     out = highlight_html(text, ["Tweede zin over vertrouwen.", "Niet in de tekst."])
     assert out == "Eerste zin &lt;b&gt;vet&lt;/b&gt;. <mark>Tweede zin over vertrouwen.</mark> Derde zin."
+
+
+def test_sanitizing_hostile_input_takes_linear_time() -> None:
+    import time
+
+    hostile = "[a](" + "x" * 20000 + " ![b](" + "(" * 5000 + "[" * 5000 + "<" * 5000 + "http://" * 2000
+    t = time.perf_counter()
+    sanitize_markdown(hostile)
+    plain_text(hostile)
+    assert time.perf_counter() - t < 2.0
