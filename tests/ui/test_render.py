@@ -109,7 +109,7 @@ def test_viewer_refuses_anything_but_indexed_corpus_documents(indexed: Settings,
     (indexed.corpus_dir / "link.md").symlink_to(tmp_path / "outside.md")
     requests = [
         "../outside.md", "../../etc/passwd", "/etc/passwd", str(tmp_path / "outside.md"), "corpus/../../outside.md",
-        ".hidden.md", "nieuw.md", "README.md", "", "a\x00.md", "link.md", "vertrouwen.md/..", "./vertrouwen.md",
+        ".hidden.md", "nieuw.md", "README.md", "", "a\x00.md", "link.md", "vertrouwen.md/..",
     ]
     for source in requests:
         out = document_html(indexed, source)

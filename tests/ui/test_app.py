@@ -1,0 +1,345 @@
+"""The launched app, driven like its users drive it: gradio_client for the UI's events, httpx for the API."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+
+from advisor.indexer import index_lock
+from tests.ui.conftest import EVIL, PASSWORD, TRACKER, LiveApp, wait_for
+
+
+def _text(message: dict[str, Any]) -> str:
+    content = message["content"]
+    if isinstance(content, list):
+        return " ".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return str(content)
+
+
+def ask(client: Client, question: str, chat: list[Any] | None = None) -> dict[str, Any]:
+    chat_out, box, sources, copy_md, note = client.predict(question, chat or [], api_name="/ask")
+    return {"chat": chat_out, "box": box, "sources": sources, "copy": copy_md, "note": note, "answer": _text(chat_out[-1])}
+
+
+def unlock(client: Client) -> tuple[Any, ...]:
+    return client.predict(PASSWORD, api_name="/desk_unlock")
+
+
+def assert_no_server_path(text: str, live: LiveApp) -> None:
+    for path in (live.settings.corpus_dir, live.settings.index_dir, Path(live.settings.corpus_dir).resolve().parent):
+        assert str(path) not in text
+
+
+# ---------------------------------------------------------------- JSON API
+
+
+def test_health_names_the_current_build(live: LiveApp) -> None:
+    data = httpx.get(live.url + "api/health").json()
+    assert data["status"] == "ok" and data["building"] is False
+    assert data["documents"] == 6 and data["chunks"] > 6
+    assert re.fullmatch(r"\d{8}-\d{6}-[0-9a-f]{6}", data["build"])
+
+
+def test_api_ask_returns_the_answer_json(live: LiveApp) -> None:
+    res = httpx.post(live.url + "api/ask", json={"question": "Hoe groeit vertrouwen tussen partners?"}, timeout=30)
+    assert res.status_code == 200
+    data = res.json()
+    assert {"answer", "refused", "language", "citations", "suggestions"} <= set(data)
+    assert data["refused"] is False and data["language"] == "nl"
+    c = data["citations"][0]
+    assert {"n", "source", "title", "section", "page", "text"} <= set(c)
+    assert c["n"] == 1 and c["source"] == "vertrouwen.md" and c["section"] == "Hoe vertrouwen groeit"
+    assert_no_server_path(res.text, live)
+
+
+def test_api_ask_follows_up_with_history_and_refuses_what_the_corpus_lacks(live: LiveApp) -> None:
+    history = [{"role": "user", "content": "Hoe groeit vertrouwen tussen partners?"}, {"role": "assistant", "content": "..."}]
+    data = httpx.post(live.url + "api/ask", json={"question": "En wat schaadt het?", "history": history}, timeout=30).json()
+    assert data["refused"] is False and data["citations"][0]["source"] == "vertrouwen.md"
+    data = httpx.post(live.url + "api/ask", json={"question": "And why?", "history": ["Why does a shared goal matter for an alliance?"]}, timeout=30).json()
+    assert data["language"] == "en"
+    data = httpx.post(live.url + "api/ask", json={"question": "What is the best pizza topping with pineapple?"}, timeout=30).json()
+    assert data["refused"] is True and data["language"] == "en" and data["citations"] == [] and data["suggestions"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({}, "'question' is missing"),
+        ({"question": ""}, "'question' is empty"),
+        ({"question": "   "}, "'question' is empty"),
+        ({"question": 42}, "'question' must be a string"),
+        ({"question": "x" * 2001}, "longer than 2000"),
+        ({"question": "Wat?", "history": "nee"}, "'history' must be a list"),
+        ({"question": "Wat?", "history": [{"role": "user"}]}, "each 'history' item"),
+        ([1, 2], "must be a JSON object"),
+    ],
+)
+def test_api_ask_rejects_a_bad_request_with_a_clear_400(live: LiveApp, body: Any, message: str) -> None:
+    res = httpx.post(live.url + "api/ask", json=body)
+    assert res.status_code == 400
+    assert message in res.json()["error"]
+
+
+def test_api_ask_rejects_invalid_json(live: LiveApp) -> None:
+    res = httpx.post(live.url + "api/ask", content=b"{nope", headers={"content-type": "application/json"})
+    assert res.status_code == 400 and res.json() == {"error": "the body is not valid JSON"}
+    res = httpx.post(live.url + "api/ask")
+    assert res.status_code == 400 and "must be a JSON object" in res.json()["error"]
+
+
+# ---------------------------------------------------------------- the chat, through Gradio's API
+
+
+def test_answer_streams_in_steps_and_ends_with_linked_citations_and_sources(client: Client) -> None:
+    job = client.submit("Hoe groeit vertrouwen tussen partners?", [], api_name="/ask")
+    job.result(timeout=60)
+    texts = [_text(out[0][-1]) for out in job.outputs() if out[0]]
+    assert len(texts) >= 3  # the placeholder, partial answers, the final answer
+    final = texts[-1]
+    assert final.startswith("Dit zeggen de bronnen")
+    assert "[\\[1\\]](#src-0-1)" in final
+    chat, box, sources, copy_md, _ = job.outputs()[-1]
+    assert box == ""
+    assert 'id="src-0-1"' in sources and "<mark>" in sources and "vertrouwen.md" in sources
+    assert copy_md.startswith("Dit zeggen de bronnen") and "**Bronnen**" in copy_md and "[1] Vertrouwen tussen partners" in copy_md
+
+
+def test_follow_up_question_uses_the_chat_history(client: Client) -> None:
+    first = ask(client, "Hoe groeit vertrouwen tussen partners?")
+    follow = ask(client, "En wat schaadt het?", first["chat"])
+    assert len(follow["chat"]) == 4
+    assert "Sarcasme" in follow["answer"]
+    assert 'id="src-1-1"' in follow["sources"] and "Wat vertrouwen schaadt" in follow["sources"]
+    assert 'id="src-0-1"' in follow["sources"]  # the first answer's passages stay reachable
+
+
+def test_english_question_gets_an_english_answer_and_panel(client: Client) -> None:
+    out = ask(client, "Why does a shared goal matter for an alliance?")
+    assert out["answer"].startswith("Here is what the sources")
+    assert "<h3 class=\"src-title\">Sources</h3>" in out["sources"] and "shared-goal.md" in out["sources"]
+
+
+def test_refusal_names_the_nearest_topics(client: Client) -> None:
+    out = ask(client, "Welke pizza smaakt het best met ananas en ham?")
+    assert "behandelt deze vraag niet" in out["answer"]
+    assert "Onderwerpen die er het dichtst bij liggen" in out["answer"]
+    assert "Geen bron behandelt deze vraag" in out["sources"]
+
+
+def test_empty_question_changes_nothing(client: Client) -> None:
+    out = ask(client, "   ")
+    assert out["chat"] == []
+
+
+def test_document_viewer_opens_the_cited_pdf_page(client: Client) -> None:
+    html = client.predict("governance.pdf", 3, "Netwerkadministratieorganisatie", api_name="/document")
+    assert "Governance van netwerken" in html and 'id="doc-target"' in html and "Pagina 3" in html
+
+
+@pytest.mark.parametrize("source", ["../../etc/passwd", "/etc/passwd", "../index/CURRENT", "..\\..\\etc\\passwd", ".lock", "README.md"])
+def test_document_viewer_refuses_files_outside_the_indexed_corpus(client: Client, live: LiveApp, source: str) -> None:
+    html = client.predict(source, None, "", api_name="/document")
+    assert "doc-error" in html and "root:" not in html
+    assert_no_server_path(html, live)
+
+
+def test_document_viewer_refuses_an_absolute_path_naming_only_the_file(client: Client, live: LiveApp) -> None:
+    secret = Path(live.settings.index_dir).resolve() / "CURRENT"
+    html = client.predict(str(secret), None, "", api_name="/document")
+    assert "&#x27;CURRENT&#x27;" in html
+    assert_no_server_path(html, live)
+
+
+def test_gradio_serves_no_file_outside_its_cache(live: LiveApp) -> None:
+    corpus_file = Path(live.settings.corpus_dir).resolve() / "vertrouwen.md"
+    for path in (corpus_file, Path("/etc/passwd"), Path(live.settings.index_dir).resolve() / "CURRENT"):
+        res = httpx.get(f"{live.url}gradio_api/file={path}")
+        assert res.status_code in (403, 404)
+        assert "Vertrouwen" not in res.text and "root:" not in res.text
+
+
+def test_a_documents_external_image_is_never_rendered_as_an_image(client: Client, live: LiveApp) -> None:
+    out = ask(client, "Wat legt een alliantiecharter vast en hoe besluit de stuurgroep?")
+    assert not out["answer"].startswith("De kennisbank")
+    assert "charter.txt" in out["sources"]
+    rendered = [out["answer"], out["sources"], out["copy"], client.predict("charter.txt", None, "", api_name="/document")]
+    for text in rendered:
+        assert TRACKER not in text and "tracker.example" not in text  # the image became its alt text
+        assert "![" not in text
+        assert not re.search(r"<img|<a\s|<[^>]*\s(?:src|href)=", text, re.I)
+        assert f"]({EVIL}" not in text
+    assert "logo van de partner" in out["sources"]
+    api = httpx.post(live.url + "api/ask", json={"question": "Wat legt een alliantiecharter vast?"}, timeout=30).json()
+    assert api["citations"][0]["source"] == "charter.txt"  # the API returns the source text as it is, as data
+
+
+def test_feedback_is_appended_as_a_json_line(client: Client, live: LiveApp) -> None:
+    ask(client, "Hoe groeit vertrouwen tussen partners?")
+    comment, note = client.predict("Duidelijk, met bronnen.", api_name="/feedback_helpful")
+    assert comment == "" and "Dank" in note
+    client.predict("", api_name="/feedback_not_helpful")
+    lines = [json.loads(line) for line in Path(live.settings.feedback_path).read_text().splitlines()]
+    first, second = lines[-2], lines[-1]
+    assert set(first) == {"time", "question", "answer", "citations", "rating", "comment"}
+    assert first["question"] == "Hoe groeit vertrouwen tussen partners?" and first["rating"] == "helpful"
+    assert first["comment"] == "Duidelijk, met bronnen." and first["citations"][0]["source"] == "vertrouwen.md"
+    assert second["rating"] == "not helpful" and second["comment"] == ""
+
+
+def test_feedback_before_any_question_is_not_stored(client: Client) -> None:
+    _, note = client.predict("x", api_name="/feedback_helpful")
+    assert "Stel eerst een vraag" in note
+
+
+def test_conversation_exports_as_a_markdown_file(client: Client) -> None:
+    first = ask(client, "Hoe groeit vertrouwen tussen partners?")
+    ask(client, "En wat schaadt het?", first["chat"])
+    path = client.predict(api_name="/export")
+    text = Path(path).read_text(encoding="utf-8")
+    assert Path(path).suffix == ".md"
+    assert text.startswith("# Gesprek met de Alliantie-adviseur")
+    assert "## Vraag 1\n\nHoe groeit vertrouwen tussen partners?" in text and "## Vraag 2\n\nEn wat schaadt het?" in text
+    assert "**Bronnen**" in text and "(vertrouwen.md)" in text
+
+
+# ---------------------------------------------------------------- the maintainer's desk
+
+
+def test_desk_does_nothing_before_the_password(client: Client, live: LiveApp, tmp_path: Path) -> None:
+    doc = tmp_path / "sluiproute.md"
+    doc.write_text("# Sluiproute\n\nTekst.\n")
+    with pytest.raises(AppError, match="Log in first"):
+        client.predict([handle_file(str(doc))], api_name="/desk_upload")
+    with pytest.raises(AppError, match="Log in first"):
+        client.predict(api_name="/desk_reindex")
+    with pytest.raises(AppError, match="Wrong password"):
+        client.predict("fout", api_name="/desk_status")
+    out = client.predict("fout", api_name="/desk_unlock")
+    assert "Wrong password" in out[0]
+    with pytest.raises(AppError, match="Log in first"):
+        client.predict("vertrouwen.md", api_name="/desk_remove")
+    assert not (Path(live.settings.corpus_dir) / "sluiproute.md").exists()
+    assert (Path(live.settings.corpus_dir) / "vertrouwen.md").exists()
+
+
+def test_desk_shows_corpus_eval_reports_and_feedback_after_unlock(client: Client, live: LiveApp) -> None:
+    folder = Path(live.settings.index_dir) / "eval"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "eval-20200101-000000.json").write_text(json.dumps({"metrics": {"questions": 3.0, "recall@5": 0.5}}))
+    (folder / "eval-20200102-000000.json").write_text(json.dumps({"metrics": {"questions": 3.0, "recall@5": 0.75}}))
+    _, corpus, _, evals, _ = unlock(client)
+    rows = {r[0]: r for r in corpus["data"]}
+    assert rows["governance.pdf"][1] == "Governance van netwerken" and rows["governance.pdf"][6] == "indexed"
+    assert corpus["headers"][:2] == ["File", "Title"]
+    assert evals["headers"][-1] == "Change" and ["recall@5", 0.75, 0.5, "+0.250"] in evals["data"]
+    feedback = client.predict(api_name="/desk_feedback")
+    assert feedback["headers"] == ["Time", "Rating", "Question", "Comment", "Answer"]
+
+
+def test_upload_and_reindex_make_a_new_document_answerable(client: Client, live: LiveApp, tmp_path: Path) -> None:
+    unlock(client)
+    doc = tmp_path / "Exit strategie (v1).md"
+    doc.write_text("# Exitstrategie\n\n## Uitstappen\n\nEen goede exitregeling beschrijft hoe partners de alliantie beëindigen en bezittingen verdelen.\n", encoding="utf-8")
+    note, corpus, _, _ = client.predict([handle_file(str(doc))], api_name="/desk_upload")
+    assert "Exit-strategie-v1.md: added" in note and "re-index" in note
+    assert ["Exit-strategie-v1.md", "not indexed yet; start a re-index"] == [r for r in corpus["data"] if r[0] == "Exit-strategie-v1.md"][0][::6]
+    before = httpx.get(live.url + "api/health").json()["build"]
+    assert client.predict(api_name="/desk_reindex") == "Re-index started."
+    status = wait_for(lambda: (s := client.predict(PASSWORD, api_name="/desk_status"))["index"].startswith("Build") and s, timeout=60)
+    assert "is now current: 7 documents" in status["index"]
+    health = httpx.get(live.url + "api/health").json()
+    assert health["build"] != before and health["documents"] == 7
+    out = ask(client, "Hoe regel je de exit en het verdelen van bezittingen?")
+    assert "Exit-strategie-v1.md" in out["sources"]
+    assert_no_server_path(status["index"], live)
+
+
+def test_reindex_reports_a_broken_file_in_plain_words(client: Client, live: LiveApp) -> None:
+    unlock(client)
+    (Path(live.settings.corpus_dir) / "kapot.docx").write_bytes(b"PK\x03\x04 not a real docx")
+    client.predict(api_name="/desk_reindex")
+    status = wait_for(lambda: (s := client.predict(PASSWORD, api_name="/desk_status"))["index"].startswith("Build") and s, timeout=60)
+    assert "1 file(s) could not be indexed" in status["index"]
+    assert "- kapot.docx: " in status["index"]
+    assert_no_server_path(status["index"], live)
+    (Path(live.settings.corpus_dir) / "kapot.docx").unlink()
+
+
+def test_oversized_upload_is_refused(client: Client, live: LiveApp, tmp_path: Path) -> None:
+    unlock(client)
+    big = tmp_path / "groot.md"
+    big.write_text("# Groot\n\n" + "Tekst over allianties. " * 4000)  # ~90 KB, the limit is 0.05 MiB
+    with pytest.raises(Exception, match="(?i)too large|size|413|exceeds"):
+        client.predict([handle_file(str(big))], api_name="/desk_upload")
+    assert not (Path(live.settings.corpus_dir) / "groot.md").exists()
+
+
+def test_upload_with_the_wrong_content_type_is_refused(client: Client, live: LiveApp, tmp_path: Path) -> None:
+    unlock(client)
+    fake_pdf = tmp_path / "rapport.pdf"
+    fake_pdf.write_text("Dit is geen PDF maar gewone tekst.")
+    binary_md = tmp_path / "binair.md"
+    binary_md.write_bytes(b"# Kop\x00\x01\x02")
+    note, *_ = client.predict([handle_file(str(fake_pdf)), handle_file(str(binary_md))], api_name="/desk_upload")
+    assert "refused: 'rapport.pdf' was refused: the file is not a PDF (it does not start with %PDF)" in note
+    assert "refused: 'binair.md' was refused: the file is not text (it contains NUL bytes)" in note
+    assert "re-index" not in note
+    assert not (Path(live.settings.corpus_dir) / "rapport.pdf").exists()
+    assert not (Path(live.settings.corpus_dir) / "binair.md").exists()
+
+
+def test_upload_with_a_path_traversal_name_lands_in_the_corpus_or_nowhere(client: Client, live: LiveApp) -> None:
+    unlock(client)
+    # Straight at Gradio's upload route, as a hand-made request would come.
+    files = {"files": ("../../etc/passwd.md", b"# Passwd\n\nGeen geheim hier.\n", "text/markdown")}
+    res = httpx.post(live.url + "gradio_api/upload", files=files)
+    assert res.status_code == 200
+    server_path = Path(res.json()[0])
+    assert ".." not in server_path.parts
+    note, *_ = client.predict([handle_file(str(server_path))], api_name="/desk_upload")
+    assert "passwd.md: added" in note
+    corpus = Path(live.settings.corpus_dir).resolve()
+    assert (corpus / "passwd.md").exists()
+    assert not (corpus.parent / "etc").exists() and not (corpus.parent.parent / "etc" / "passwd.md").exists()
+    (corpus / "passwd.md").unlink()
+
+
+def test_remove_takes_a_document_out_of_the_corpus(client: Client, live: LiveApp, tmp_path: Path) -> None:
+    unlock(client)
+    doc = tmp_path / "tijdelijk.md"
+    doc.write_text("# Tijdelijk\n\nTekst.\n")
+    client.predict([handle_file(str(doc))], api_name="/desk_upload")
+    note, corpus, _ = client.predict("tijdelijk.md", api_name="/desk_remove")
+    assert "'tijdelijk.md' was removed" in note and "re-index" in note
+    assert not (Path(live.settings.corpus_dir) / "tijdelijk.md").exists()
+    assert "tijdelijk.md" not in [r[0] for r in corpus["data"]]
+    with pytest.raises(AppError):
+        client.predict("../conftest.py", api_name="/desk_remove")
+
+
+def test_evaluation_runs_in_its_own_process_and_its_report_appears(client: Client, live: LiveApp) -> None:
+    unlock(client)
+    assert client.predict(api_name="/desk_eval") == "Evaluation started."
+    wait_for(lambda: client.predict(PASSWORD, api_name="/desk_status")["eval"] == "Evaluation finished.", timeout=60)
+    _, _, _, evals, _ = unlock(client)
+    assert ["mrr", 0.75] == [r for r in evals["data"] if r[0] == "mrr"][0][:2]
+
+
+def test_chat_keeps_answering_while_a_new_index_is_built(client: Client, live: LiveApp) -> None:
+    from advisor.ui import status_line
+
+    with index_lock(Path(live.settings.index_dir)):
+        health = httpx.get(live.url + "api/health").json()
+        assert health["building"] is True
+        assert "A new index is being built" in status_line(live.settings)
+        out = ask(client, "Hoe groeit vertrouwen tussen partners?")
+        assert "Dit zeggen de bronnen" in out["answer"]
+    assert httpx.get(live.url + "api/health").json()["building"] is False
