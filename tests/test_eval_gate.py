@@ -1,0 +1,39 @@
+"""The evaluation gate: the shipped corpus, indexed from scratch, meets the quality bars.
+
+Bars (justified in docs/eval/README.md): recall@5 >= 0.90, MRR >= 0.75, refusal precision and
+recall >= 0.85. The run's report is kept next to the index so a maintainer can compare.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BARS = "recall@5=0.90,mrr=0.75,refusal_precision=0.85,refusal_recall=0.85"
+
+pytestmark = pytest.mark.integration
+
+
+def test_shipped_corpus_indexes_cleanly_and_meets_the_bars(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    env = {**os.environ, "ADVISOR_MODELS_DIR": str(tmp_path_factory.getbasetemp() / "shared-models"), "HF_HUB_OFFLINE": "1"}
+    paths = ["--corpus", str(ROOT / "corpus"), "--index", str(tmp_path / "index")]
+    res = subprocess.run([sys.executable, "-m", "advisor", "index", "--json", *paths], env=env, capture_output=True, text=True, timeout=1800, cwd=ROOT)
+    assert res.returncode == 0, res.stderr[-3000:]
+    report = json.loads(res.stdout)
+    assert report["failed"] == [], report["failed"]
+    assert report["documents"] >= 40
+    out = tmp_path / "eval.json"
+    res = subprocess.run(
+        [sys.executable, "-m", "advisor", "eval", "--fail-under", BARS, "--out", str(out), *paths],
+        env=env, capture_output=True, text=True, timeout=1800, cwd=ROOT,
+    )
+    print(res.stdout)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    metrics = json.loads(out.read_text())["metrics"]
+    assert metrics["questions"] >= 120
