@@ -137,6 +137,7 @@ class Advisor:
             refusal_threshold=self.settings.refusal_threshold,
             sentence_threshold=self.settings.sentence_threshold,
             max_points=self.settings.max_points,
+            sentence_margin=self.settings.sentence_margin,
             retrieval_query=inputs["query"],
         )
 

@@ -79,8 +79,10 @@ def candidates(question_vec: np.ndarray, hits: Sequence[Hit], vectorize: Vectori
     return out, vecs
 
 
-def select(cands: list[Candidate], vecs: np.ndarray, n: int, floor: float, lam: float = 0.75) -> list[int]:
-    """Maximal marginal relevance over sentences above the similarity floor."""
+def select(cands: list[Candidate], vecs: np.ndarray, n: int, floor: float, lam: float = 0.75, margin: float = 1.0) -> list[int]:
+    """Maximal marginal relevance over sentences above the floor and within `margin` of the best."""
+    best = max((c.similarity for c in cands), default=0.0)
+    floor = max(floor, best - margin)
     pool = [j for j, c in enumerate(cands) if c.similarity >= floor]
     if not pool and cands:
         pool = [max(range(len(cands)), key=lambda j: cands[j].score)]
@@ -141,13 +143,14 @@ def compose(
     refusal_threshold: float,
     sentence_threshold: float,
     max_points: int = 4,
+    sentence_margin: float = 1.0,
     retrieval_query: str = "",
 ) -> Answer:
     """Build the answer from the hits, or refuse when none is relevant enough."""
     if not hits or not is_covered(hits, refusal_threshold):
         return refusal(question, language, hits, retrieval_query)
     cands, vecs = candidates(question_vec, hits, vectorize)
-    chosen = select(cands, vecs, max_points, sentence_threshold)
+    chosen = select(cands, vecs, max_points, sentence_threshold, margin=sentence_margin)
     if not chosen:
         return refusal(question, language, hits, retrieval_query)
     # Keep the reading order of the sources: by passage rank, then by position in the passage.

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     sentence_threshold: float = Field(
         0.78, description="Minimum query-sentence similarity for a sentence to become a key point."
     )
+    sentence_margin: float = Field(
+        0.05, description="A key point's similarity may be at most this far below the best sentence's."
+    )
     max_points: int = Field(4, description="Most key points in an extractive answer.")
 
     # Chroma
