@@ -110,7 +110,7 @@ def test_sigkill_during_indexing_never_leaves_a_half_build(tmp_path: Path) -> No
     remaining = {p.name for p in builds_dir(index).iterdir()}
     assert len(remaining) <= 2
     report = {"kills": survived, "stages_at_kill": stages, "build_seconds": round(full, 1), **result}
-    out = Path(os.environ.get("ADVISOR_RELIABILITY_OUT_CRASH", tmp_path / "crash.json"))
+    out = Path(os.environ.get("RELIABILITY_OUT_CRASH", tmp_path / "crash.json"))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1))
     assert survived >= 10

@@ -161,7 +161,7 @@ def test_twenty_sessions_keep_chatting_through_a_full_reindex(tmp_path: Path, tm
         "chunks": health["chunks"],
         "new_build_seen_after_switch": True,
     }
-    out = Path(os.environ.get("ADVISOR_RELIABILITY_OUT_LOAD", tmp_path / "load.json"))
+    out = Path(os.environ.get("RELIABILITY_OUT_LOAD", tmp_path / "load.json"))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1))
     assert report["without_reindex"]["errors"] == 0
