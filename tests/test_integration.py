@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -13,22 +14,28 @@ import pytest
 from advisor.answer import Advisor
 from advisor.indexer import build_index
 from advisor.settings import Settings
+from tests.chroma_server import chroma_server
 from tests.conftest import write_fixture_corpus
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def real(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Advisor]:
+@pytest.fixture(scope="module", params=["embedded", "server"])
+def real(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The same tests on the embedded client and on a real `chroma run` server on loopback."""
     tmp = tmp_path_factory.mktemp("real")
     settings = Settings(
         corpus_dir=write_fixture_corpus(tmp / "corpus"),
         index_dir=tmp / "index",
         models_dir=tmp_path_factory.getbasetemp() / "shared-models",
     )
-    report = build_index(settings)
-    assert report.failed == [] and report.documents == 5
-    return settings, Advisor(settings)
+    with contextlib.ExitStack() as stack:
+        if request.param == "server":
+            url = stack.enter_context(chroma_server(tmp / "chroma-data"))
+            settings = settings.model_copy(update={"chroma_server_url": url})
+        report = build_index(settings)
+        assert report.failed == [] and report.documents == 5
+        yield settings, Advisor(settings)
 
 
 def test_dutch_question_is_answered_with_citations_from_the_right_document(real) -> None:  # type: ignore[no-untyped-def]
@@ -59,6 +66,8 @@ def test_questions_outside_the_corpus_are_refused(real) -> None:  # type: ignore
 def test_cli_ask_json_with_the_real_model(real) -> None:  # type: ignore[no-untyped-def]
     settings, _ = real
     env = {**os.environ, "ADVISOR_MODELS_DIR": str(settings.models_dir), "HF_HUB_OFFLINE": "1"}
+    if settings.chroma_server_url:
+        env["ADVISOR_CHROMA_SERVER_URL"] = settings.chroma_server_url
     cmd = [sys.executable, "-m", "advisor", "ask", "--json", "--corpus", str(settings.corpus_dir), "--index", str(settings.index_dir)]
     res = subprocess.run(cmd, input="Wat doet een ketenregisseur?\nWhat is the capital of France?\n", capture_output=True, text=True, env=env, timeout=300)
     assert res.returncode == 0, res.stderr
