@@ -30,7 +30,7 @@ History = Sequence[Any]  # user questions as strings, or {"role": ..., "content"
 _FOLLOW_UP_START = re.compile(
     r"^(en|maar|dus|en als|wat als|hoe dan|waarom dan|and|but|so|what if|how about|what about|also|ook)\b", re.I
 )
-_REFERRING = frozenset("dat dit die deze daar daarvan daarbij zo het hij zij ze hem hun that this those these it they them there such".split())
+_REFERRING = frozenset("dat dit daar daarvan daarbij daarmee daarna that this those these they them there".split())
 
 
 def user_turns(history: History | None) -> list[str]:
@@ -49,7 +49,7 @@ def user_turns(history: History | None) -> list[str]:
 
 def is_follow_up(question: str) -> bool:
     w = words(question)
-    return bool(_FOLLOW_UP_START.match(question.strip())) or len(w) <= 6 or bool(set(w[:4]) & _REFERRING)
+    return bool(_FOLLOW_UP_START.match(question.strip())) or len(w) <= 6 or bool(set(w[:2]) & _REFERRING)
 
 
 def condense(question: str, history: History | None) -> str:

@@ -198,12 +198,12 @@ def corpus_rows(settings: Settings) -> list[list[Any]]:
 
 def remove_document(settings: Settings, source: str) -> str:
     """Delete a corpus file chosen from the corpus listing; the index keeps it until a re-index."""
-    if source not in corpus_files(settings):
-        raise UploadError(f"'{source}' is not a file in the corpus")
+    from advisor.viewer import shown_name
+
     root = Path(settings.corpus_dir).resolve()
+    if source not in corpus_files(settings) or not (root / source).resolve().is_relative_to(root):
+        raise UploadError(f"'{shown_name(source)}' is not a file in the corpus")
     path = (root / source).resolve()
-    if not path.is_relative_to(root):
-        raise UploadError(f"'{source}' is not a file in the corpus")
     path.unlink()
     return f"'{source}' was removed from the corpus. Start a re-index to remove it from the answers."
 

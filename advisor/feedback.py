@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ def append_feedback(path: Path, question: str, answer: dict[str, Any], rating: s
     if rating not in RATINGS:
         raise ValueError(f"rating must be one of {RATINGS}")
     record = {
-        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "time": datetime.now(UTC).isoformat(timespec="seconds"),
         "question": question,
         "answer": answer.get("answer", ""),
         "citations": [

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from advisor.answer import History, condense, question_language
+from advisor.answer import History, condense, is_follow_up, question_language
 from advisor.compose import is_covered, refusal
-from advisor.text import keyword_terms, split_sentences, words
+from advisor.text import REDACTED, keyword_terms, redact_instructions, split_sentences, words
 from advisor.types import Answer, AnswerPoint, Citation, Hit, Language
 
 if TYPE_CHECKING:
@@ -70,14 +70,14 @@ REMINDERS = {
     ),
 }
 
-CONDENSE_SYSTEM = """Rewrite the user's follow-up question as one standalone question that can be understood without the conversation. Keep the language of the follow-up question. Reply with the rewritten question only."""
+CONDENSE_SYSTEM = """You rewrite follow-up questions so they can be understood without the conversation: replace words like 'it', 'that', 'het' and 'dat' by what they refer to. Keep the language of the follow-up question. Reply with the rewritten question only."""
 
 CONDENSE_USER = """Conversation:
 {conversation}
 
 Follow-up question: {question}
 
-Standalone question:"""
+Rewrite the follow-up question as a complete question:"""
 
 
 def _terms(text: str) -> set[str]:
@@ -119,30 +119,6 @@ def conversation_text(history: History | None, turns: int = 6, width: int = 400)
 
 
 # ---------------------------------------------------------------------------- screening and sanitising
-
-# Sentences in a passage that address a model rather than a reader. They are withheld from the
-# model: delimiters tell a model that passages are data, but a small model does not always listen.
-_INSTRUCTION_LIKE = re.compile(
-    r"\b(?:ignore|disregard|forget|override)\b[^.!?\n]{0,40}\b(?:instructions?|prompts?|rules|above|previous)\b"
-    r"|\b(?:negeer|vergeet)\b[^.!?\n]{0,40}\b(?:instructies?|opdrachten|regels|prompt)\b"
-    r"|\bsystem\s*prompt\b|\bsysteemprompt\b"
-    r"|\b(?:reply|respond|answer)\s+only\s+with\b|\bantwoord\s+alleen\s+met\b"
-    r"|\byou\s+are\s+now\b|\bfrom\s+now\s+on\s+you\b|\bje\s+bent\s+nu\b",
-    re.I,
-)
-WITHHELD = "[…]"
-
-
-def screen_passage(text: str) -> tuple[str, int]:
-    """The passage with instruction-like sentences replaced by a placeholder, and how many there were."""
-    out = text
-    found = 0
-    for sentence in split_sentences(text):
-        if _INSTRUCTION_LIKE.search(sentence):
-            out = out.replace(sentence, WITHHELD)
-            found += 1
-    return out, found
-
 
 def _shingles(text: str, n: int) -> set[tuple[str, ...]]:
     w = words(text)
@@ -316,7 +292,8 @@ class SupportScorer:
 
     def _passage(self, n: int) -> tuple[list[str], np.ndarray]:
         if n not in self._sentences:
-            sents = [s for s in split_sentences(self.passages[n - 1]) if words(s)] or [self.passages[n - 1]]
+            text = self.passages[n - 1].replace(REDACTED, "\n")  # a redaction ends a sentence
+            sents = [s for s in split_sentences(text) if words(s)] or [text]
             self._sentences[n] = (sents, self.embed_documents(sents))
         return self._sentences[n]
 
@@ -505,15 +482,19 @@ class Generator:
         lines = [ln.strip() for ln in raw.strip().splitlines() if ln.strip()]
         text = re.sub(r"^(?:standalone question|zelfstandige vraag|question|vraag)\s*:\s*", "", lines[0], flags=re.I) if lines else ""
         text = text.strip().strip("\"'“”‘’").strip()
-        if not words(text) or len(text) > 400 or not _shares_terms(text, f"{inputs['conversation']} {inputs['question']}"):
-            return condense(inputs["question"], inputs.get("history"))
+        question = inputs["question"]
+        unchanged = words(text) == words(question) and is_follow_up(question)
+        if unchanged or not words(text) or len(text) > 400 or not _shares_terms(text, f"{inputs['conversation']} {question}"):
+            return condense(question, inputs.get("history"))
         return text
 
     def _passages(self, inputs: dict[str, Any]) -> dict[str, Any]:
         hits: list[Hit] = inputs["hits"]
         screened = []
         for h in hits:
-            text, found = screen_passage(h.chunk.text)
+            # Loading already redacts text addressed to an AI system; an index built before that
+            # rule, or a rule that grew since, is covered here too.
+            text, found = redact_instructions(h.chunk.text)
             if found:
                 log.warning("withheld %d instruction-like sentence(s) of %s from the model", found, h.chunk.source)
             screened.append(text)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 import logging
 import os
+import secrets
 import tempfile
 import time
 from datetime import datetime
@@ -227,11 +228,18 @@ def build_app(
             log.exception("document viewer failed")
             return render.message_html_text("The document could not be opened.")
 
+    export_dir = Path(tempfile.mkdtemp(prefix="advisor-exports-"))  # Gradio copies each file into its cache
+
     def export(turns: list[dict[str, Any]] | None) -> Any:
         if not turns:
             gr.Info("Er is nog geen gesprek om te exporteren. · There is no conversation to export yet.")
             return gr.update(value=None, visible=False)
-        folder = Path(tempfile.mkdtemp(prefix="advisor-export-"))
+        for old in export_dir.glob("*/*.md"):
+            if time.time() - old.stat().st_mtime > 3600:
+                old.unlink(missing_ok=True)
+                old.parent.rmdir()
+        folder = export_dir / secrets.token_hex(8)
+        folder.mkdir()
         path = folder / f"alliantie-adviseur-{datetime.now():%Y%m%d-%H%M%S}.md"
         path.write_text(render.conversation_markdown(turns), encoding="utf-8")
         return gr.update(value=str(path), visible=True)
@@ -246,7 +254,8 @@ def build_app(
             return comment, "De feedback kon niet worden opgeslagen. · The feedback could not be stored."
         return "", "Dank voor uw feedback. · Thank you for your feedback."
 
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as blocks:
+    # Gradio's cache (uploads, exports) is cleared of files older than a day, every hour.
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 86400)) as blocks:
         turns_state = gr.State([])
         gr.Markdown(f"## {TITLE}")
         status = gr.Markdown(status_line(settings), elem_id="status-line")
@@ -381,9 +390,9 @@ def _desk_tab(settings: Settings, runner: desk.Runner) -> None:
     def files_choice() -> Any:
         return gr.update(choices=desk.corpus_files(settings), value=None)
 
-    def eval_view() -> Any:
+    def eval_view() -> dict[str, Any]:
         headers, rows = desk.eval_table(desk.eval_reports(settings))
-        return gr.update(value={"headers": headers, "data": rows} if rows else None, headers=headers)
+        return {"headers": headers, "data": rows}
 
     def feedback_rows() -> list[list[Any]]:
         return [
@@ -488,7 +497,10 @@ def _desk_tab(settings: Settings, runner: desk.Runner) -> None:
                 headers=desk.CORPUS_COLUMNS, interactive=False, wrap=True, label="Corpus", elem_id="desk-corpus", max_height=420
             )
             with gr.Row():
-                remove_choice = gr.Dropdown(label="Document verwijderen · Remove a document", choices=[], scale=3, elem_id="desk-remove-choice")
+                remove_choice = gr.Dropdown(
+                    label="Document verwijderen · Remove a document", choices=[], scale=3, elem_id="desk-remove-choice",
+                    allow_custom_value=True,  # the handler checks the name against the corpus itself
+                )
                 remove_btn = gr.Button("Verwijder · Remove", variant="stop", scale=1, elem_id="desk-remove")
             remove_note = gr.Markdown("", elem_id="desk-remove-note")
             gr.Markdown("### Index")
@@ -509,7 +521,7 @@ def _desk_tab(settings: Settings, runner: desk.Runner) -> None:
         password.submit(unlock, password, unlock_outputs, api_visibility="private")
         upload_btn.click(upload, [ok_state, uploads], [upload_note, corpus_table, remove_choice, uploads], api_name="desk_upload")
         remove_btn.click(remove, [ok_state, remove_choice], [remove_note, corpus_table, remove_choice], api_name="desk_remove")
-        reindex_btn.click(reindex, ok_state, index_note, api_name="desk_reindex")
+        reindex_btn.click(reindex, ok_state, index_note, api_name="desk_reindex").then(lambda: "", None, upload_note, api_visibility="private")
         eval_btn.click(evaluate, ok_state, eval_note, api_name="desk_eval")
         feedback_btn.click(refresh_feedback, ok_state, feedback_table, api_name="desk_feedback")
         desk_timer.tick(

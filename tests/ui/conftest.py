@@ -53,7 +53,10 @@ class LiveApp:
 
     def stop(self) -> None:
         self.server.should_exit = True
-        self.thread.join(timeout=15)
+        self.thread.join(timeout=5)
+        if self.thread.is_alive():
+            self.server.force_exit = True
+            self.thread.join(timeout=5)
         self.app.state.runner.stop_all()
         self.blocks.close()
 
@@ -66,7 +69,7 @@ def launch(settings: Settings, advisor: Any, index_command: Sequence[str] | None
 
     app, blocks = build_app(settings, advisor, index_command=index_command, eval_command=eval_command)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", timeout_graceful_shutdown=1))
     thread = threading.Thread(target=server.run, daemon=True, name=f"uvicorn-{port}")
     thread.start()
     deadline = time.monotonic() + 30
@@ -77,22 +80,21 @@ def launch(settings: Settings, advisor: Any, index_command: Sequence[str] | None
     return LiveApp(f"http://127.0.0.1:{port}/", settings, app, blocks, server, thread)
 
 
-def ui_settings(root: Path, **overrides: Any) -> Settings:
+def ui_settings(root: Path, *, fake: bool = True, **overrides: Any) -> Settings:
+    """The fixture corpus plus a document quoting external images; thresholds for the fake embedder when `fake`."""
     corpus = write_fixture_corpus(root / "corpus")
     (corpus / "charter.txt").write_text(CHARTER_TXT, encoding="utf-8")
     values: dict[str, Any] = {
         "corpus_dir": corpus,
         "index_dir": root / "index",
         "models_dir": root / "models",
-        "refusal_threshold": 0.2,
-        "sentence_threshold": 0.1,
-        "chunk_size": 400,
-        "chunk_overlap": 80,
         "admin_password": PASSWORD,
         "upload_max_mb": 0.05,
         "feedback_path": root / "data" / "feedback.jsonl",
         "concurrency_limit": 2,
     }
+    if fake:
+        values.update(refusal_threshold=0.2, sentence_threshold=0.1, chunk_size=400, chunk_overlap=80)
     values.update(overrides)
     return load_settings(**values)
 
@@ -117,7 +119,8 @@ def fake_live_app(root: Path, index_command: Sequence[str] = FAKE_INDEX, eval_co
         settings = ui_settings(root, **overrides)
     embedder = FakeEmbedder()
     report = build_index(settings, embedder)
-    assert report.failed == [] and report.documents == 6
+    assert report.failed == []
+    assert report.documents == 6
     return launch(settings, Advisor(settings, embedder), index_command=index_command, eval_command=eval_command)
 
 

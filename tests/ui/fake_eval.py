@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -22,7 +22,7 @@ def main(argv: list[str]) -> int:
     metrics = {"questions": 3.0, "recall@1": 0.5, "recall@5": 1.0, "mrr": 0.75}
     folder = args.index / "eval"
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
     (folder / f"eval-{stamp}.json").write_text(json.dumps({"meta": {}, "metrics": metrics, "groups": {}, "questions": []}))
     print(json.dumps({"metrics": metrics, "groups": {}}))
     return 0

@@ -58,7 +58,8 @@ def test_safe_names_never_leave_the_corpus(tmp_path: Path) -> None:
         except desk.UploadError:
             continue
         assert (tmp_path / clean).resolve().parent == tmp_path.resolve()
-        assert ".." not in clean and "/" not in clean
+        assert ".." not in clean
+        assert "/" not in clean
 
 
 def _docx_bytes(tmp_path: Path) -> bytes:
@@ -87,7 +88,8 @@ def test_content_must_match_the_suffix(tmp_path: Path) -> None:
 
 def test_save_upload_writes_inside_the_corpus_only(settings: Settings) -> None:
     saved = desk.save_upload(settings, "../../etc/passwd.md", b"# Wachtwoord\n\nGeen geheim.\n")
-    assert saved.name == "passwd.md" and not saved.replaced
+    assert saved.name == "passwd.md"
+    assert not saved.replaced
     assert (settings.corpus_dir / "passwd.md").read_bytes().startswith(b"# Wachtwoord")
     assert not (settings.corpus_dir.parent / "etc").exists()
     assert desk.save_upload(settings, "passwd.md", b"# Nieuw\n\nTekst.\n").replaced
@@ -119,7 +121,8 @@ def test_corpus_table_combines_manifest_failures_and_files_on_disk(settings: Set
     (settings.corpus_dir / "shared-goal.md").unlink()
     rows = {r[0]: r for r in desk.corpus_rows(settings)}
     assert rows["vertrouwen.md"][1:5] == ["Vertrouwen tussen partners", "nl", "md", 2]
-    assert rows["vertrouwen.md"][6] == "indexed" and rows["vertrouwen.md"][5]
+    assert rows["vertrouwen.md"][6] == "indexed"
+    assert rows["vertrouwen.md"][5]
     assert rows["kapot.pdf"][6].startswith("not indexed: corrupt or unreadable PDF")
     assert rows["nieuw.md"][6] == "not indexed yet; start a re-index"
     assert rows["shared-goal.md"][6].startswith("removed from the corpus")
@@ -189,7 +192,8 @@ def test_feedback_is_appended_as_json_lines_and_read_newest_first(tmp_path: Path
     append_feedback(path, "Vraag twee?", answer, "not helpful")
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert set(lines[0]) == {"time", "question", "answer", "citations", "rating", "comment"}
-    assert lines[0]["comment"] == "goed" and lines[0]["citations"][0] == {"n": 1, "source": "a.md", "title": "A", "section": "S", "page": None}
+    assert lines[0]["comment"] == "goed"
+    assert lines[0]["citations"][0] == {"n": 1, "source": "a.md", "title": "A", "section": "S", "page": None}
     assert [r["question"] for r in read_feedback(path)] == ["Vraag twee?", "Vraag één?"]
     with pytest.raises(ValueError, match="rating"):
         append_feedback(path, "q", answer, "meh")

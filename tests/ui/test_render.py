@@ -27,28 +27,35 @@ ANSWER = {
 
 def test_citations_in_the_answer_link_to_their_cards() -> None:
     md = render.answer_markdown(ANSWER, 3)
-    assert "[\\[1\\]](#src-3-1)" in md and "[\\[2\\]](#src-3-2)" in md
-    assert "[7]" in md and "#src-3-7" not in md  # no card, no link
-    assert "t.example" not in md and "![" not in md
+    assert "[\\[1\\]](#src-3-1)" in md
+    assert "[\\[2\\]](#src-3-2)" in md
+    assert "[7]" in md
+    assert "#src-3-7" not in md
+    assert "t.example" not in md
+    assert "![" not in md
 
 
 def test_sources_panel_shows_every_cited_passage_with_highlights_and_anchors() -> None:
     turns = [{"question": "Eerste?", "answer": ANSWER}, {"question": "Tweede <b>?</b>", "answer": ANSWER}]
     out = render.sources_html(turns)
     assert out.count('class="src-card"') == 4
-    assert 'id="src-1-1"' in out and 'id="src-0-2"' in out  # earlier turn folded but present
+    assert 'id="src-1-1"' in out
+    assert 'id="src-0-2"' in out
     assert "<mark>Vertrouwen groeit door afspraken na te komen.</mark> Kleine stappen helpen." in out
     assert "Leidende organisatie, p. 2 · governance.pdf" in out
     assert 'data-open="1:2"' in out
-    assert "<script>" not in out and "<b>?" not in out
+    assert "<script>" not in out
+    assert "<b>?" not in out
     assert not re.search(r"<img|<[^>]*\ssrc=|t\.example", out)  # an <img> in a passage shows as text
-    assert "Bronnen" in out and "Eerdere vragen" in out
+    assert "Bronnen" in out
+    assert "Eerdere vragen" in out
 
 
 def test_sources_panel_for_a_refusal_and_for_an_english_answer() -> None:
     refused = {"answer": "The knowledge base does not cover this.", "refused": True, "language": "en", "citations": [], "suggestions": ["A: B"]}
     out = render.sources_html([{"question": "Pizza?", "answer": refused}])
-    assert "Sources" in out and "nearest topics" in out
+    assert "Sources" in out
+    assert "nearest topics" in out
     assert render.suggestion_question("Vertrouwen: Hoe vertrouwen groeit", "nl") == "Wat zeggen de bronnen over Vertrouwen: Hoe vertrouwen groeit?"
     assert render.suggestion_question("Goal", "en") == "What do the sources say about Goal?"
 
@@ -61,7 +68,9 @@ def test_copy_text_is_the_answer_with_its_sources_as_markdown() -> None:
     assert "[2] Governance &lt;script>, Leidende organisatie, p. 2 (governance.pdf)" in md
     assert "> Vertrouwen groeit door afspraken na te komen." in md
     assert "> Sarcasme schaadt x. &lt;img src=`https://e.example/i.png`>" in md
-    assert "<img" not in md and "![" not in md and "t.example" not in md
+    assert "<img" not in md
+    assert "![" not in md
+    assert "t.example" not in md
 
 
 def test_conversation_export_has_every_question_answer_and_source() -> None:
@@ -69,9 +78,12 @@ def test_conversation_export_has_every_question_answer_and_source() -> None:
     md = render.conversation_markdown([{"question": "Hoe groeit vertrouwen?", "answer": ANSWER}, {"question": "And why?", "answer": en}], now=datetime(2026, 1, 2, 3, 4))
     assert md.startswith("# Gesprek met de Alliantie-adviseur\n\n_2026-01-02 03:04_")
     assert "## Vraag 1\n\nHoe groeit vertrouwen?" in md
-    assert "## Question 2\n\nAnd why?" in md and "### Answer" in md and "**Sources**" in md
+    assert "## Question 2\n\nAnd why?" in md
+    assert "### Answer" in md
+    assert "**Sources**" in md
     assert md.count("[1] Vertrouwen, Hoe vertrouwen groeit (vertrouwen.md)") == 2
-    assert "t.example" not in md and "#src-" not in md
+    assert "t.example" not in md
+    assert "#src-" not in md
 
 
 @pytest.fixture
@@ -86,7 +98,9 @@ def indexed(settings: Settings, fake_embedder) -> Settings:  # type: ignore[no-u
 
 def test_viewer_opens_a_pdf_around_the_cited_page(indexed: Settings) -> None:
     out = document_html(indexed, "governance.pdf", 3, "Netwerkadministratieorganisatie", ["Zij heeft eigen personeel en een eigen budget."])
-    assert "Governance van netwerken" in out and "Pagina 3" in out and "Pagina 1" in out
+    assert "Governance van netwerken" in out
+    assert "Pagina 3" in out
+    assert "Pagina 1" in out
     target = out.split('id="doc-target"', 1)[1]
     assert target.split("</div>", 1)[0].count("Netwerkadministratieorganisatie") == 0  # heading sits before the target
     assert "Een aparte netwerkadministratieorganisatie" in target.split("</div>", 1)[0]
@@ -99,7 +113,8 @@ def test_viewer_renders_markdown_and_text_without_images_or_html(indexed: Settin
     for source in ("beeld.md", "notitie.txt"):
         out = document_html(indexed, source)
         assert "tracker.example" not in out.replace("&lt;img src=&quot;http://tracker.example/q.png&quot;&gt;", "")
-        assert "<img" not in out and "src=" not in out.replace("&lt;img src=", "")
+        assert "<img" not in out
+        assert "src=" not in out.replace("&lt;img src=", "")
 
 
 def test_viewer_refuses_anything_but_indexed_corpus_documents(indexed: Settings, tmp_path: Path) -> None:
@@ -113,8 +128,11 @@ def test_viewer_refuses_anything_but_indexed_corpus_documents(indexed: Settings,
     ]
     for source in requests:
         out = document_html(indexed, source)
-        assert "doc-error" in out and "Niet tonen" not in out and "Geheim" not in out, source
-        assert str(tmp_path) not in out and "/etc" not in out.replace("etc/passwd", ""), source
+        assert "doc-error" in out, source
+        assert "Niet tonen" not in out, source
+        assert "Geheim" not in out, source
+        assert str(tmp_path) not in out, source
+        assert "/etc" not in out.replace("etc/passwd", ""), source
         with pytest.raises(LookupError):
             resolve_document(indexed, source)
 
