@@ -97,6 +97,10 @@ class Advisor:
         from advisor.retrieval import IndexReader
 
         self.settings = settings
+        if embedder is None and settings.answer_threads > 0:
+            import torch
+
+            torch.set_num_threads(settings.answer_threads)
         self.embedder = embedder if embedder is not None else load_embedder(settings)
         self.reader = IndexReader(settings, self.embedder)
         self._sentences = _LRU()

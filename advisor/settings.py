@@ -41,6 +41,14 @@ class Settings(BaseSettings):
         ),
     )
     embedding_batch_size: int = Field(16, description="Passages per embedding batch.")
+    answer_threads: int = Field(
+        1,
+        description=(
+            "Torch threads in a process that answers questions. Questions are short and run in parallel; "
+            "one thread each keeps p95 latency steady (measured: 25 ms vs 950 ms per query embedding "
+            "with two threads on a busy two-core machine). Indexing uses all cores."
+        ),
+    )
 
     # Chunking
     chunk_size: int = Field(900, description="Target chunk length in characters.")
