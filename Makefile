@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch first: the pinned CPU build lies on disk; anything else would fetch a CUDA build
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,llm]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -37,6 +37,7 @@ test: $(STAMP) system-deps
 
 # Slower tiers: a real LLM server, load and crash tests.
 test-slow: $(STAMP)
+	$(BIN)/pip install -q -e '.[llm-server]'
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "llm or load" -q; rc=$$?; [ $$rc -eq 5 ] && exit 0 || exit $$rc
 
 corpus: $(STAMP)

@@ -118,7 +118,8 @@ def conversation_text(history: History | None, turns: int = 6, width: int = 400)
     return "\n".join(lines[-turns:])
 
 
-# ---------------------------------------------------------------------------- screening and sanitising
+# ---------------------------------------------------------------------------- sanitising the output
+
 
 def _shingles(text: str, n: int) -> set[tuple[str, ...]]:
     w = words(text)
