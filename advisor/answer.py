@@ -139,6 +139,8 @@ class Advisor:
             inputs["hits"],
             self.vectorize_sentences,
             refusal_threshold=self.settings.refusal_threshold,
+            refusal_floor=self.settings.refusal_floor,
+            refusal_keyword_coverage=self.settings.refusal_keyword_coverage,
             sentence_threshold=self.settings.sentence_threshold,
             max_points=self.settings.max_points,
             sentence_margin=self.settings.sentence_margin,

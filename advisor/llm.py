@@ -596,7 +596,7 @@ class Generator:
             RunnableLambda(lambda x: ""),
         )
         covered: Any = RunnableLambda(
-            lambda x: bool(x["hits"]) and is_covered(x["hits"], self.settings.refusal_threshold), name="is_covered"
+            lambda x: bool(x["hits"]) and is_covered(x["hits"], self.settings.refusal_threshold, self.settings.refusal_floor, self.settings.refusal_keyword_coverage), name="is_covered"
         )
         generate: Any = (
             RunnableLambda(lambda x: {**x, **self._passages(x)}, name="frame_passages")

@@ -106,10 +106,13 @@ class Searcher:
         sims = {i: sim for i, sim, _ in dense}
         rankings = [[i for i, _, _ in dense]]
         kw_rank: dict[int, int] = {}
+        coverage: dict[int, float] = {}
         if not dense_only:
             # The keyword side counts only where it really matches: an English question on Dutch
             # text matches a stray word or two, and letting that vote lowers quality.
-            kw = [i for i, _, cov in self.keyword(query, s.k_keyword) if cov >= s.keyword_min_coverage]
+            found = self.keyword(query, s.k_keyword)
+            coverage = {i: cov for i, _, cov in found}
+            kw = [i for i, _, cov in found if cov >= s.keyword_min_coverage]
             kw_rank = {i: r for r, i in enumerate(kw, start=1)}
             rankings.append(kw)
         fused = reciprocal_rank_fusion(rankings, k=s.rrf_k)
@@ -124,6 +127,7 @@ class Searcher:
                 dense_similarity=sims.get(i),
                 dense_rank=dense_rank.get(i),
                 keyword_rank=kw_rank.get(i),
+                keyword_coverage=coverage.get(i, 0.0),
             )
             for i, score in fused
         ]

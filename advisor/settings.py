@@ -77,9 +77,17 @@ class Settings(BaseSettings):
 
     # Answering
     refusal_threshold: float = Field(
-        0.80,
-        description="Minimum cosine similarity of the best passage for the corpus to count as covering a question.",
+        0.853,
+        description="Cosine similarity of the best passage above which the corpus covers a question.",
     )
+    refusal_floor: float | None = Field(
+        0.82,
+        description=(
+            "Between this and refusal_threshold a question counts as covered only when a passage also "
+            "matches refusal_keyword_coverage of its term weight. None: the threshold alone decides."
+        ),
+    )
+    refusal_keyword_coverage: float = Field(0.4, description="See refusal_floor.")
     sentence_threshold: float = Field(
         0.78, description="Minimum query-sentence similarity for a sentence to become a key point."
     )

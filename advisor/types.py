@@ -62,6 +62,7 @@ class Hit:
     dense_similarity: float | None = None  # cosine similarity to the query, when dense found it
     dense_rank: int | None = None
     keyword_rank: int | None = None
+    keyword_coverage: float = 0.0  # share of the query's term weight this chunk matches (BM25)
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,16 @@
-"""Calibrate the refusal threshold on the gold questions: which signal separates answerable from not.
+"""Calibrate the refusal rule on the gold questions (settings refusal_threshold, refusal_floor,
+refusal_keyword_coverage; see `advisor.compose.is_covered`).
 
-For every question: the best passage's cosine similarity (raw) and its language-centred similarity.
-Prints, for each signal, the threshold that maximises the smaller of refusal precision and recall,
-with both figures, so the setting can be chosen from data rather than by eye.
+For every question: the best passage's cosine similarity and the best BM25 term-weight coverage
+among the retrieved passages. A grid search picks the rule that maximises the smaller of refusal
+precision and recall (ties: the larger sum), so the setting comes from data, not from the eye.
 
     .venv/bin/python scripts/calibrate_refusal.py
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -26,37 +28,31 @@ from advisor.settings import load_settings  # noqa: E402
 def main() -> None:
     settings = load_settings()
     advisor = Advisor(settings)
-    searcher = advisor.reader.searcher()
-    questions = load_questions(ROOT / "tests/eval/questions.yaml")
     rows = []
-    for q in questions:
-        query = condense(q.question, list(q.history))
-        qvec = advisor.embedder.embed_queries([query])[0]
-        dense = searcher.dense(qvec, settings.k_dense)
-        raw = max((s for _, s, _ in dense), default=0.0)
-        centred = max((c for _, _, c in dense), default=0.0)
-        rows.append((q.answerable, raw, centred, q.id))
-    out = {}
-    for name, col in (("raw", 1), ("centred", 2)):
-        vals = np.array([r[col] for r in rows])
-        refuse_true = np.array([not r[0] for r in rows])
-        best = None
-        for t in np.unique(vals):
-            refused = vals < t
-            tp = (refused & refuse_true).sum()
-            prec = tp / refused.sum() if refused.sum() else 0.0
-            rec = tp / refuse_true.sum() if refuse_true.sum() else 0.0
-            key = (min(prec, rec), prec + rec)
-            if best is None or key > best[0]:
-                best = (key, float(t), float(prec), float(rec))
-        assert best is not None
-        out[name] = {"threshold": round(best[1], 4), "refusal_precision": round(best[2], 3), "refusal_recall": round(best[3], 3)}
-        print(f"{name:8} threshold {best[1]:.4f}: refusal precision {best[2]:.3f}, recall {best[3]:.3f}")
-        for answerable, *vals_, qid in sorted(rows, key=lambda r: r[col])[:60]:
-            pass
-    print(json.dumps(out))
-    misses = sorted(rows, key=lambda r: r[2])
-    print("lowest centred scores:", [(r[3], round(r[2], 3), r[0]) for r in misses[:40]])
+    for q in load_questions(ROOT / "tests/eval/questions.yaml"):
+        hits = advisor.retrieve(condense(q.question, list(q.history)))
+        best = max((h.dense_similarity or 0.0 for h in hits), default=0.0)
+        cov = max((h.keyword_coverage for h in hits), default=0.0)
+        rows.append((not q.answerable, best, cov))
+    should = np.array([r[0] for r in rows])
+    sim = np.array([r[1] for r in rows])
+    cov = np.array([r[2] for r in rows])
+    best_rule = None
+    for t, f, c in itertools.product(np.arange(0.80, 0.90, 0.0025), np.arange(0.78, 0.90, 0.0025), np.arange(0.2, 0.8, 0.05)):
+        if f > t:
+            continue
+        covered = (sim >= t) | ((sim >= f) & (cov >= c))
+        refused = ~covered
+        tp = (refused & should).sum()
+        p = tp / refused.sum() if refused.sum() else 0.0
+        r = tp / should.sum() if should.sum() else 0.0
+        key = (min(p, r), p + r, -abs(t - f))
+        if best_rule is None or key > best_rule[0]:
+            best_rule = (key, round(float(t), 4), round(float(f), 4), round(float(c), 2), float(p), float(r))
+    assert best_rule is not None
+    _, t, f, c, p, r = best_rule
+    print(json.dumps({"refusal_threshold": t, "refusal_floor": f, "refusal_keyword_coverage": c,
+                      "refusal_precision": round(p, 3), "refusal_recall": round(r, 3), "questions": len(rows)}))
 
 
 if __name__ == "__main__":
