@@ -88,7 +88,9 @@ def _stemmer(language: Language):  # type: ignore[no-untyped-def]
 def _stopwords() -> dict[str, frozenset[str]]:
     from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN
 
-    return {"nl": frozenset(STOPWORDS_DUTCH), "en": frozenset(STOPWORDS_EN)}
+    extra_en = "how do does did what which who whom why when where can could should would we our us i my me you your about".split()
+    extra_nl = "hoe wat welke wie waarom wanneer waar kan kunnen moet moeten zou zouden wij we onze ons ik mijn jij je jullie".split()
+    return {"nl": frozenset(STOPWORDS_DUTCH) | frozenset(extra_nl), "en": frozenset(STOPWORDS_EN) | frozenset(extra_en)}
 
 
 def _plain_words(text: str, stop: frozenset[str]) -> list[str]:
@@ -102,14 +104,18 @@ def keyword_terms(text: str, language: Language) -> list[str]:
 
 
 def query_terms(text: str) -> list[tuple[str, ...]]:
-    """A question may be in either language: each distinct word with its Dutch and English stems."""
+    """A question may be in either language: each distinct word with its Dutch and English stems,
+    and the stems of its translations in the domain glossary (`advisor.glossary`)."""
+    from advisor.glossary import translations
+
     stop = _stopwords()["nl"] | _stopwords()["en"]
     plain = list(dict.fromkeys(_plain_words(text, stop)))
-    nl = _stemmer("nl").stemWords(plain)
-    en = _stemmer("en").stemWords(plain)
+    table = translations()
     groups: dict[tuple[str, ...], None] = {}
-    for a, b in zip(nl, en):
-        groups.setdefault((a,) if a == b else (a, b), None)
+    for word in plain:
+        forms = [word, *sorted(table.get(word, ()))]
+        stems = dict.fromkeys(stem for lang in ("nl", "en") for stem in _stemmer(lang).stemWords(forms))  # type: ignore[arg-type]
+        groups.setdefault(tuple(stems), None)
     return list(groups)
 
 
