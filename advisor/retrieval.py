@@ -115,7 +115,7 @@ class Searcher:
             kw = [i for i, _, cov in found if cov >= s.keyword_min_coverage]
             kw_rank = {i: r for r, i in enumerate(kw, start=1)}
             rankings.append(kw)
-        fused = reciprocal_rank_fusion(rankings, k=s.rrf_k)
+        fused = reciprocal_rank_fusion(rankings, k=s.rrf_k, weights=[1.0, s.keyword_weight][: len(rankings)])
         missing = [i for i, _ in fused[: k * 4] if i not in sims]
         for i, v in self.vectors(missing).items():
             sims[i] = float(v @ qvec)

@@ -61,10 +61,11 @@ class Settings(BaseSettings):
     k_dense: int = Field(30, description="Candidates taken from the vector index.")
     k_keyword: int = Field(30, description="Candidates taken from BM25.")
     k_final: int = Field(6, description="Passages handed to the answer step.")
+    keyword_weight: float = Field(0.75, description="Weight of the BM25 ranking in the fusion (dense has 1).")
     rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant (Cormack et al. 2009).")
     per_document_cap: int = Field(2, description="At most this many passages from one document.")
     keyword_min_coverage: float = Field(
-        0.35,
+        0.25,
         description=(
             "A BM25 hit counts in the fusion only when it matches at least this share of the "
             "query's term weight (idf), so incidental matches cannot outvote dense retrieval."
