@@ -125,11 +125,8 @@ def score(outcomes: Iterable[Outcome]) -> dict[str, float]:
     should = [o for o in outs if not o.question.answerable]
     refused = [o for o in outs if o.refused]
     true_pos = sum(1 for o in refused if not o.question.answerable)
-    if refused:
-        m["refusal_precision"] = true_pos / len(refused)
-    elif should:
-        m["refusal_precision"] = 0.0
-    if should:
+    if should:  # refusal figures only where there are questions that should be refused
+        m["refusal_precision"] = true_pos / len(refused) if refused else 0.0
         m["refusal_recall"] = true_pos / len(should)
     m["language_match"] = sum(o.language == o.question.language for o in outs) / len(outs) if outs else 0.0
     total_sentences = sum(o.supported[1] for o in outs)

@@ -78,17 +78,17 @@ class Settings(BaseSettings):
 
     # Answering
     refusal_threshold: float = Field(
-        0.853,
+        0.8525,
         description="Cosine similarity of the best passage above which the corpus covers a question.",
     )
     refusal_floor: float | None = Field(
-        0.82,
+        0.8225,
         description=(
             "Between this and refusal_threshold a question counts as covered only when a passage also "
             "matches refusal_keyword_coverage of its term weight. None: the threshold alone decides."
         ),
     )
-    refusal_keyword_coverage: float = Field(0.4, description="See refusal_floor.")
+    refusal_keyword_coverage: float = Field(0.25, description="See refusal_floor.")
     sentence_threshold: float = Field(
         0.78, description="Minimum query-sentence similarity for a sentence to become a key point."
     )
