@@ -119,6 +119,10 @@ def advisor(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             llm_backend="openai",
             llm_base_url=server.base_url,
             llm_timeout=120,
+            # These tests are about the generation path: on this five-document corpus a looser
+            # refusal rule than the one calibrated on the shipped corpus keeps the model in play.
+            refusal_threshold=0.80,
+            refusal_floor=None,
         )
         from advisor.embeddings import load_embedder
 
@@ -200,7 +204,9 @@ def test_follow_up_is_condensed_by_the_model_and_that_question_is_retrieved(
     # What was retrieved first is the model's rewrite: neither the bare follow-up nor the heuristic one.
     assert words(searched[0]) != words("En wat schaadt het?")
     assert searched[0] != condense("En wat schaadt het?", history)
-    if ans.backend == "openai":
+    if ans.refused:  # the rewrite found nothing relevant: refused without calling the model again
+        assert ans.citations == ()
+    elif ans.backend == "openai":
         assert searched == [ans.retrieval_query]
     else:  # nothing the model wrote was usable: the extractive fallback retrieved on its own
         assert ans.notice
