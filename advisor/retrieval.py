@@ -47,10 +47,10 @@ class LanguageStats:
     def languages(self) -> list[str]:
         return list(self.mean)
 
-    def centred(self, qvec: np.ndarray, sims: list[float], lang: str) -> list[float]:
+    def centred(self, qvec: np.ndarray, sims: list[float], lang: str, strength: float = 1.0) -> list[float]:
         if lang not in self.mean:
             return sims
-        offset = float(qvec @ self.mean[lang])
+        offset = strength * float(qvec @ self.mean[lang])
         return [s - offset for s in sims]
 
 
@@ -84,7 +84,7 @@ class Searcher:
         merged: list[tuple[int, float, float]] = []
         for lang in langs:
             found = [(cid, sim) for cid, sim in query(self.collection, qvec, k, where={"language": lang}) if cid in self.by_id]
-            zs = self.language_stats.centred(qvec, [sim for _, sim in found], lang)
+            zs = self.language_stats.centred(qvec, [sim for _, sim in found], lang, self.settings.language_centring)
             merged += [(self.by_id[cid], sim, z) for (cid, sim), z in zip(found, zs)]
         merged.sort(key=lambda t: -t[2])
         return merged[:k]

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     language_debias: bool = Field(
         True, description="Rank dense hits by per-language z-score, so answers in the other language are found."
     )
+    language_centring: float = Field(
+        1.0, description="How much of each language's mean similarity is subtracted (0 = none, 1 = all)."
+    )
     ef_search: int = Field(200, description="HNSW ef_search: higher gives better recall for a little latency.")
 
     # Answering
