@@ -102,6 +102,9 @@ class Advisor:
 
             torch.set_num_threads(settings.answer_threads)
         self.embedder = embedder if embedder is not None else load_embedder(settings)
+        prepare = getattr(self.embedder, "prepare_queries", None)
+        if prepare is not None:
+            prepare()
         self.reader = IndexReader(settings, self.embedder)
         self._sentences = _LRU()
         self.llm = None
@@ -117,25 +120,27 @@ class Advisor:
     def vectorize_sentences(self, texts: Sequence[str]) -> np.ndarray:
         return self._sentences.get_many(texts, self.embedder.embed_documents)
 
-    def retrieve(self, query: str) -> list[Hit]:
-        return self.reader.search(query)
+    def retrieve(self, query: str, qvec: np.ndarray | None = None) -> list[Hit]:
+        return self.reader.search(query, qvec=qvec)
 
     def _prepare(self, inputs: dict[str, Any]) -> dict[str, Any]:
         question = inputs["question"].strip()
         history = inputs.get("history")
+        query = condense(question, history)
         return {
             "question": question,
             "history": history,
             "language": question_language(question, history),
-            "query": condense(question, history),
+            "query": query,
+            # embedded once: retrieval ranks with it and the composer scores sentences with it
+            "qvec": self.embedder.embed_queries([query])[0],
         }
 
     def _extractive(self, inputs: dict[str, Any]) -> Answer:
-        qvec = self.embedder.embed_queries([inputs["query"]])[0]
         return compose(
             inputs["question"],
             inputs["language"],
-            qvec,
+            inputs["qvec"],
             inputs["hits"],
             self.vectorize_sentences,
             refusal_threshold=self.settings.refusal_threshold,
@@ -154,7 +159,7 @@ class Advisor:
     def _build_chain(self) -> Any:
         from langchain_core.runnables import RunnableLambda, RunnablePassthrough
 
-        retrieve = RunnableLambda(lambda x: self.retrieve(x["query"]), name="hybrid_retrieve")
+        retrieve = RunnableLambda(lambda x: self.retrieve(x["query"], x["qvec"]), name="hybrid_retrieve")
         return (
             RunnableLambda(self._prepare, name="condense")
             | RunnablePassthrough.assign(hits=retrieve)

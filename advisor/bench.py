@@ -18,7 +18,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -213,19 +212,23 @@ def synthetic_scale(settings: Settings, n: int, work: Path, questions: list[str]
     distribution's geometry without embedding 100k passages (which would take ~80 minutes here).
     """
     from advisor.answer import Advisor
-    from advisor.indexer import EmbeddedChroma, _atomic_write, current_build_id, load_build_chunks, switch_current
-    from advisor.keyword import BM25Index
-    from advisor.store import COLLECTION, embedded_client
+    from advisor.indexer import (
+        LAYOUT,
+        EmbeddedChroma,
+        _atomic_write,
+        builds_dir,
+        current_build_id,
+        load_build_chunks,
+        switch_current,
+        write_build_files,
+    )
     from advisor.text import split_sentences
     from advisor.types import Chunk
 
     src_index = Path(settings.index_dir)
     base_build = current_build_id(src_index) or ""
     base = load_build_chunks(src_index, base_build)
-    col = embedded_client(src_index / "builds" / base_build / "chroma").get_collection(COLLECTION)
-    got = col.get(ids=[c.id for c in base], include=["embeddings"])
-    vec_by_id = dict(zip(got["ids"], np.asarray(got["embeddings"], dtype=np.float32)))
-    base_vecs = np.stack([vec_by_id[c.id] for c in base])
+    base_vecs = np.load(builds_dir(src_index) / base_build / "vectors.npy")
     sentences = [(s, c) for c in base for s in split_sentences(c.text)]
     rng = random.Random(n)
     nrng = np.random.default_rng(n)
@@ -246,12 +249,10 @@ def synthetic_scale(settings: Settings, n: int, work: Path, questions: list[str]
     EmbeddedChroma().write("synthetic", bdir, chunks, vecs, settings.ef_search)
     t_vec = time.perf_counter() - t
     t = time.perf_counter()
-    with (bdir / "chunks.jsonl").open("w") as f:
-        for c in chunks:
-            f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
-    BM25Index.build(chunks).save(bdir / "bm25.pkl")
+    write_build_files(bdir, chunks, vecs)  # chunks, BM25, language means (both languages: the real path)
     t_kw = time.perf_counter() - t
-    _atomic_write(bdir / "build.json", json.dumps({"id": "synthetic", "model": "synthetic", "documents": n // 20, "chunks": n, "manifest": {}, "complete": True}))
+    info = {"id": "synthetic", "model": "synthetic", "documents": n // 20, "chunks": n, "manifest": {}, "layout": LAYOUT, "complete": True}
+    _atomic_write(bdir / "build.json", json.dumps(info))
     switch_current(index, "synthetic")
     s = settings.model_copy(update={"index_dir": index})
     t = time.perf_counter()
@@ -262,7 +263,7 @@ def synthetic_scale(settings: Settings, n: int, work: Path, questions: list[str]
     return {
         "chunks": n,
         "store_vectors_s": round(t_vec, 1),
-        "bm25_build_s": round(t_kw, 1),
+        "build_files_s": round(t_kw, 1),
         "open_index_s": round(t_open, 2),
         "index_size_mb": round(_dir_size(bdir) / 2**20, 1),
         "peak_rss_mb": round(_peak_rss_mb(), 0),

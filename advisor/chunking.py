@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 from advisor.text import split_sentences
 from advisor.types import Chunk, Document, Piece
@@ -12,6 +13,21 @@ def chunk_id(source: str, text: str, position: int) -> str:
     """Stable id from (relative path, content hash, position): same input, same id, every run."""
     content = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return hashlib.sha256(f"{source}\0{content}\0{position}".encode()).hexdigest()[:32]
+
+
+# Headings of a reference list. Its entries are bibliography, not advice: indexed, they match
+# almost any question a little (names, years, title words) and crowd real passages out of the
+# results. They stay in the document, and in the viewer; they are not retrievable passages.
+_REFERENCE_HEADING = re.compile(
+    r"^(bronnen|bronvermelding|geraadpleegde bronnen|gebruikte bronnen|literatuur|literatuurlijst|referenties"
+    r"|verder lezen|references|sources|bibliography|further reading|works cited)\W*$",
+    re.IGNORECASE,
+)
+
+
+def is_reference_section(section: str) -> bool:
+    """True for a section that is a reference list (its own heading is 'Bronnen', 'References', ...)."""
+    return bool(_REFERENCE_HEADING.match(section.rsplit(" > ", 1)[-1].strip()))
 
 
 def _units(piece: Piece, size: int) -> list[str]:
@@ -72,6 +88,8 @@ def chunk_document(doc: Document, size: int = 900, overlap: int = 150) -> list[C
     out: list[Chunk] = []
     seen: set[str] = set()
     for piece in groups:
+        if is_reference_section(piece.section):
+            continue
         for text in _pack(_units(piece, size), size, overlap):
             if len(text.strip()) < 3 or text in seen:  # a repeated passage adds nothing but noise
                 continue

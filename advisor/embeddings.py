@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 if TYPE_CHECKING:
+    from advisor.onnx_query import OnnxQueryEncoder
     from advisor.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,16 @@ def _normalize(v: np.ndarray) -> np.ndarray:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model from a local folder, loaded with the hub switched off."""
 
-    def __init__(self, folder: Path, name: str, batch_size: int = 16) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        name: str,
+        batch_size: int = 16,
+        *,
+        query_runtime: str = "torch",
+        models_dir: Path | None = None,
+        query_threads: int = 1,
+    ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -59,6 +69,38 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         self.model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
         self._lock = threading.Lock()  # torch modules are not re-entrant across threads
+        self.folder = folder
+        self.query_runtime = query_runtime
+        self.models_dir = models_dir or folder.parent
+        self.query_threads = query_threads
+        self._onnx: OnnxQueryEncoder | None = None
+        self._onnx_lock = threading.Lock()
+        self._onnx_failed = False
+
+    def prepare_queries(self) -> None:
+        """Load the query runtime now (exporting it on first use), so the first question does not wait."""
+        self._query_encoder()
+
+    def _query_encoder(self) -> OnnxQueryEncoder | None:
+        if self.query_runtime != "onnx" or self._onnx_failed:
+            return None
+        if self._onnx is None:
+            with self._onnx_lock:
+                if self._onnx is None and not self._onnx_failed:
+                    from advisor.onnx_query import OnnxQueryEncoder, materialize_onnx, supports_onnx
+
+                    if not supports_onnx(self.model):
+                        log.info("%s: pipeline not exportable; queries use PyTorch", self.name)
+                        self._onnx_failed = True
+                        return None
+                    try:
+                        with self._lock:
+                            path = materialize_onnx(self.model, self.folder, self.models_dir)
+                        self._onnx = OnnxQueryEncoder(self.model, path, self.query_threads)
+                    except Exception as exc:  # noqa: BLE001 - PyTorch gives the same vectors, only slower
+                        log.warning("ONNX query runtime unavailable (%s); queries use PyTorch", exc)
+                        self._onnx_failed = True
+        return self._onnx
 
     def _encode(self, texts: Sequence[str], kind: str) -> Vectors:
         if not texts:
@@ -77,6 +119,9 @@ class SentenceTransformerEmbedder:
         return self._encode(texts, "document")
 
     def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        encoder = self._query_encoder() if texts else None
+        if encoder is not None:
+            return encoder.encode(list(texts))
         return self._encode(texts, "query")
 
 
@@ -120,18 +165,25 @@ def model_name(settings: Settings) -> str:
     return Path(spec).name if Path(spec).expanduser().is_dir() else spec
 
 
-_MODELS: dict[tuple[str, int], SentenceTransformerEmbedder] = {}
+_MODELS: dict[tuple[str, int, str, int], SentenceTransformerEmbedder] = {}
 _MODELS_LOCK = threading.Lock()
 
 
 def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
     """The configured model, loaded once per process."""
     folder, name = resolve_model_folder(settings)
-    key = (str(folder), settings.embedding_batch_size)
+    key = (str(folder), settings.embedding_batch_size, settings.query_runtime, settings.answer_threads)
     with _MODELS_LOCK:
         if key not in _MODELS:
             log.info("loading embedding model %s", name)
-            _MODELS[key] = SentenceTransformerEmbedder(folder, name, settings.embedding_batch_size)
+            _MODELS[key] = SentenceTransformerEmbedder(
+                folder,
+                name,
+                settings.embedding_batch_size,
+                query_runtime=settings.query_runtime,
+                models_dir=Path(settings.models_dir),
+                query_threads=settings.answer_threads if settings.answer_threads > 0 else (os.cpu_count() or 1),
+            )
         return _MODELS[key]
 
 

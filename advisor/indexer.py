@@ -38,7 +38,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LOADER_VERSION = 3  # bump when loaders or chunking change what they produce
+LOADER_VERSION = 4  # bump when loaders or chunking change what they produce
+# How a build is laid out. 2: one vector collection per chunk language (ranking centres each
+# language on its own, and a filtered search is ~100x slower than a plain one at 100k chunks),
+# and the vectors as vectors.npy beside chunks.jsonl. A build of another layout is not opened.
+LAYOUT = 2
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
@@ -201,6 +205,7 @@ def settings_fingerprint(settings: Settings, model_name: str) -> dict[str, Any]:
         "chunk_size": settings.chunk_size,
         "chunk_overlap": settings.chunk_overlap,
         "loader_version": LOADER_VERSION,
+        "layout": LAYOUT,
     }
 
 
@@ -366,13 +371,7 @@ def build_index(
         backend = vector_backend or vector_backend_for(settings)
         notify("storing", 0, len(all_chunks))
         backend.write(build_id, bdir, all_chunks, vectors, settings.ef_search)
-        from advisor.keyword import BM25Index
-
-        with (bdir / "chunks.jsonl").open("w") as f:
-            for c in all_chunks:
-                f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
-        BM25Index.build(all_chunks).save(bdir / "bm25.pkl")
-        save_language_stats(bdir / "language_stats.npz", all_chunks, vectors)
+        write_build_files(bdir, all_chunks, vectors)
         notify("storing", len(all_chunks), len(all_chunks))
         timings["storing"] = time.perf_counter() - t
 
@@ -391,6 +390,7 @@ def build_index(
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "model": inner.name,
             "fingerprint": fingerprint,
+            "layout": LAYOUT,
             "backend": backend.kind,
             "documents": report.documents,
             "chunks": report.chunks,
@@ -437,6 +437,26 @@ def read_progress(index_dir: Path) -> dict[str, Any] | None:
         return {"stage": "starting", "done": 0, "total": 0}
 
 
+def write_build_files(bdir: Path, chunks: list[Chunk], vectors: np.ndarray) -> None:
+    """What a build keeps beside its vectors: the chunks, BM25, per-language means, the vectors themselves."""
+    from advisor.keyword import BM25Index
+
+    with (bdir / "chunks.jsonl").open("w") as f:
+        for c in chunks:
+            f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
+    BM25Index.build(chunks).save(bdir / "bm25.pkl")
+    save_language_stats(bdir / "language_stats.npz", chunks, vectors)
+    np.save(bdir / "vectors.npy", np.asarray(vectors, dtype=np.float32).reshape(len(chunks), -1))
+
+
+def build_layout_ok(index_dir: Path, build_id: str) -> bool:
+    """True when this version can open the build (see LAYOUT)."""
+    try:
+        return read_build_info(index_dir, build_id).get("layout") == LAYOUT
+    except (OSError, ValueError):
+        return False
+
+
 def save_language_stats(path: Path, chunks: list[Chunk], vectors: np.ndarray) -> None:
     """Per-language mean of the chunk vectors (see `retrieval.LanguageStats`)."""
     stats: dict[str, np.ndarray] = {}
@@ -461,15 +481,47 @@ def rollback(index_dir: Path) -> str:
 # ------------------------------------------------------------------ vector backends
 
 
+def rows_by_language(chunks: list[Chunk]) -> dict[str, list[int]]:
+    """Positions of the chunks of each language, languages in sorted order."""
+    rows: dict[str, list[int]] = {}
+    for i, c in enumerate(chunks):
+        rows.setdefault(c.language, []).append(i)
+    return dict(sorted(rows.items()))
+
+
 class VectorBackend:
-    """Where a build's vectors live: a Chroma folder per build, or a collection per build on a server."""
+    """Where a build's vectors live: a Chroma folder per build, or collections per build on a server.
+
+    Either way a build has one collection per chunk language (see LAYOUT).
+    """
 
     kind = "embedded"
 
     def write(self, build_id: str, bdir: Path, chunks: list[Chunk], vectors: np.ndarray, ef_search: int) -> None:
+        from advisor.store import create_collection, upsert
+
+        client = self._client(bdir)
+        for lang, rows in rows_by_language(chunks).items():
+            name = self.collection_name(build_id, lang)
+            with contextlib.suppress(Exception):
+                client.delete_collection(name)  # a crashed attempt at the same build
+            upsert(create_collection(client, name, ef_search), [chunks[i] for i in rows], vectors[rows])
+
+    def collections(self, build_id: str, bdir: Path) -> dict[str, Any]:
+        """The build's collections by language."""
+        client = self._client(bdir)
+        prefix = self.collection_name(build_id, "")
+        out: dict[str, Any] = {}
+        for col in client.list_collections():
+            name = col if isinstance(col, str) else col.name
+            if name.startswith(prefix):
+                out[name[len(prefix) :]] = client.get_collection(name)
+        return dict(sorted(out.items()))
+
+    def collection_name(self, build_id: str, lang: str) -> str:
         raise NotImplementedError
 
-    def collection(self, build_id: str, bdir: Path) -> Any:
+    def _client(self, bdir: Path) -> Any:
         raise NotImplementedError
 
     def prune(self, keep: set[str]) -> None:
@@ -478,18 +530,22 @@ class VectorBackend:
     def verify(self, build_id: str, bdir: Path, chunks: list[Chunk], vectors: np.ndarray) -> None:
         from advisor.store import all_ids, query
 
-        col = self.collection(build_id, bdir)
-        count = col.count()
-        if count != len(chunks):
-            raise IndexVerifyError(f"vector store holds {count} chunks, expected {len(chunks)}")
-        if all_ids(col) != {c.id for c in chunks}:
-            raise IndexVerifyError("vector store ids differ from the chunk list")
+        cols = self.collections(build_id, bdir)
+        rows = rows_by_language(chunks)
+        if set(cols) != set(rows):
+            raise IndexVerifyError(f"vector store holds languages {sorted(cols)}, expected {sorted(rows)}")
+        for lang, col in cols.items():
+            count = col.count()
+            if count != len(rows[lang]):
+                raise IndexVerifyError(f"vector store holds {count} '{lang}' chunks, expected {len(rows[lang])}")
+            if all_ids(col) != {chunks[i].id for i in rows[lang]}:
+                raise IndexVerifyError(f"vector store ids of '{lang}' differ from the chunk list")
         # Self-query: one chunk of every document must find itself.
         firsts: dict[str, int] = {}
         for i, c in enumerate(chunks):
             firsts.setdefault(c.source, i)
         for source, i in list(firsts.items())[:200]:
-            got = query(col, vectors[i], 5)
+            got = query(cols[chunks[i].language], vectors[i], 5)
             # its own id, or an identical vector (another chunk with the same embedding) on top
             if chunks[i].id not in {cid for cid, _ in got} and not (got and got[0][1] > 0.9999):
                 raise IndexVerifyError(f"self-query of '{source}' did not find its own chunk")
@@ -498,17 +554,15 @@ class VectorBackend:
 class EmbeddedChroma(VectorBackend):
     kind = "embedded"
 
-    def write(self, build_id: str, bdir: Path, chunks: list[Chunk], vectors: np.ndarray, ef_search: int) -> None:
-        from advisor.store import COLLECTION, create_collection, embedded_client, upsert
+    def _client(self, bdir: Path) -> Any:
+        from advisor.store import embedded_client
 
-        client = embedded_client(bdir / "chroma")
-        col = create_collection(client, COLLECTION, ef_search)
-        upsert(col, chunks, vectors)
+        return embedded_client(bdir / "chroma")
 
-    def collection(self, build_id: str, bdir: Path) -> Any:
-        from advisor.store import COLLECTION, embedded_client
+    def collection_name(self, build_id: str, lang: str) -> str:
+        from advisor.store import COLLECTION
 
-        return embedded_client(bdir / "chroma").get_collection(COLLECTION)
+        return f"{COLLECTION}_{lang}"
 
 
 class ServerChroma(VectorBackend):
@@ -517,32 +571,24 @@ class ServerChroma(VectorBackend):
     def __init__(self, url: str) -> None:
         self.url = url
 
-    def _client(self) -> Any:
+    def _client(self, bdir: Path | None = None) -> Any:
         from advisor.store import server_client
 
         return server_client(self.url)
+
+    def collection_name(self, build_id: str, lang: str) -> str:
+        return f"{self.name(build_id)}_{lang}"
 
     @staticmethod
     def name(build_id: str) -> str:
         return "advisor_" + build_id.replace("-", "_")
 
-    def write(self, build_id: str, bdir: Path, chunks: list[Chunk], vectors: np.ndarray, ef_search: int) -> None:
-        from advisor.store import create_collection, upsert
-
-        client = self._client()
-        with contextlib.suppress(Exception):
-            client.delete_collection(self.name(build_id))
-        upsert(create_collection(client, self.name(build_id), ef_search), chunks, vectors)
-
-    def collection(self, build_id: str, bdir: Path) -> Any:
-        return self._client().get_collection(self.name(build_id))
-
     def prune(self, keep: set[str]) -> None:
         client = self._client()
-        wanted = {self.name(b) for b in keep}
+        wanted = tuple(self.name(b) + "_" for b in keep)
         for col in client.list_collections():
             name = col if isinstance(col, str) else col.name
-            if name.startswith("advisor_") and name not in wanted:
+            if name.startswith("advisor_") and not name.startswith(wanted):
                 with contextlib.suppress(Exception):
                     client.delete_collection(name)
 

@@ -33,6 +33,7 @@ class BM25Index:
         self.b = b
         self.n = len(doc_len)
         self.avg_len = float(doc_len.mean()) if self.n else 0.0
+        self._impacts: dict[str, np.ndarray] = {}
 
     @classmethod
     def build(cls, chunks: list[Chunk]) -> BM25Index:
@@ -53,13 +54,22 @@ class BM25Index:
         df = len(self.postings[term][0]) if term in self.postings else 0
         return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
 
+    def impacts(self, term: str) -> np.ndarray:
+        """The term's BM25 score in each chunk of its posting list; computed once per term, then kept."""
+        got = self._impacts.get(term)
+        if got is None:
+            docs, tf = self.postings[term]
+            norm = self.k1 * (1 - self.b + self.b * self.doc_len[docs] / max(self.avg_len, 1e-9))
+            got = (self.idf(term) * tf * (self.k1 + 1) / (tf + norm)).astype(np.float32)
+            self._impacts[term] = got  # a benign race: two threads compute the same array
+        return got
+
     def search(self, query: str, k: int) -> list[KeywordHit]:
         groups = query_terms(query)
         if not groups or not self.n:
             return []
         scores = np.zeros(self.n, dtype=np.float32)
         matched = np.zeros(self.n, dtype=np.float32)
-        norm = self.k1 * (1 - self.b + self.b * self.doc_len / max(self.avg_len, 1e-9))
         total_weight = 0.0
         seen: set[str] = set()
         for group in groups:
@@ -67,19 +77,22 @@ class BM25Index:
             known = [t for t in group if t in self.postings]
             weight = max((self.idf(t) for t in known), default=self.idf(group[0]))
             total_weight += weight
-            hit = np.zeros(self.n, dtype=bool)
             for t in known:
-                docs, tf = self.postings[t]
-                hit[docs] = True
                 if t not in seen:
-                    scores[docs] += self.idf(t) * tf * (self.k1 + 1) / (tf + norm[docs])
+                    scores[self.postings[t][0]] += self.impacts(t)
                     seen.add(t)
-            matched[hit] += weight
+            if known:
+                # a chunk holding several of the word's stems counts once: with repeated indices,
+                # a buffered `a[idx] += w` writes the same a[i] + w for each, so adds w once
+                matched[np.concatenate([self.postings[t][0] for t in known])] += weight
         total_weight = total_weight or 1.0
-        candidates = np.nonzero(scores)[0]
+        candidates = np.flatnonzero(scores)
         if not len(candidates):
             return []
-        top = candidates[np.argsort(-scores[candidates], kind="stable")[:k]]
+        if len(candidates) > k:  # keep the k best, and every chunk tied with the k-th: ties go by position
+            kth = np.partition(scores[candidates], len(candidates) - k)[len(candidates) - k]
+            candidates = candidates[scores[candidates] >= kth]
+        top = candidates[np.lexsort((candidates, -scores[candidates]))][:k]
         return [KeywordHit(int(i), float(scores[i]), float(matched[i] / total_weight)) for i in top]
 
     def save(self, path: Path) -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from advisor.fusion import cap_per_group, reciprocal_rank_fusion
-from advisor.indexer import builds_dir, current_build_id, load_build_chunks, read_build_info, vector_backend_for
+from advisor.indexer import LAYOUT, builds_dir, current_build_id, load_build_chunks, read_build_info, vector_backend_for
 from advisor.keyword import BM25Index
 from advisor.types import Chunk, Hit
 
@@ -47,11 +47,9 @@ class LanguageStats:
     def languages(self) -> list[str]:
         return list(self.mean)
 
-    def centred(self, qvec: np.ndarray, sims: list[float], lang: str, strength: float = 1.0) -> list[float]:
-        if lang not in self.mean:
-            return sims
-        offset = strength * float(qvec @ self.mean[lang])
-        return [s - offset for s in sims]
+    def offset(self, qvec: np.ndarray, lang: str, strength: float = 1.0) -> float:
+        """What centring subtracts from the similarities of `lang` chunks to this query."""
+        return strength * float(qvec @ self.mean[lang]) if lang in self.mean else 0.0
 
 
 class Searcher:
@@ -64,28 +62,33 @@ class Searcher:
         index_dir = Path(settings.index_dir)
         bdir = builds_dir(index_dir) / build_id
         self.info = read_build_info(index_dir, build_id)
+        if self.info.get("layout") != LAYOUT:
+            raise NoIndexError(f"index build {build_id} was made by an older version of the advisor: run 'advisor index'")
         self.chunks: list[Chunk] = load_build_chunks(index_dir, build_id)
         self.by_id = {c.id: i for i, c in enumerate(self.chunks)}
         self.bm25 = BM25Index.load(bdir / "bm25.pkl")
-        self.collection = vector_backend_for(settings).collection(build_id, bdir)
+        self.collections = vector_backend_for(settings).collections(build_id, bdir)
+        self.counts = {lang: col.count() for lang, col in self.collections.items()}  # a build never changes
+        self.chunk_vectors = np.load(bdir / "vectors.npy", mmap_mode="r")
         self.language_stats = LanguageStats(bdir / "language_stats.npz")
 
     def dense(self, qvec: np.ndarray, k: int) -> list[tuple[int, float, float]]:
         """(chunk index, cosine similarity, ranking score) best first.
 
-        With both languages in the index, each language is searched on its own and the results
-        are merged by language-centred similarity; otherwise the ranking score is the similarity.
+        Each language has its own collection and is searched on its own; with both languages in
+        the index the results are merged by language-centred similarity (see `LanguageStats`),
+        otherwise the ranking score is the similarity.
         """
         from advisor.store import query
 
-        langs = self.language_stats.languages
-        if not self.settings.language_debias or len(langs) < 2:
-            return [(self.by_id[cid], sim, sim) for cid, sim in query(self.collection, qvec, k) if cid in self.by_id]
+        centre = self.settings.language_debias and len(self.collections) >= 2
         merged: list[tuple[int, float, float]] = []
-        for lang in langs:
-            found = [(cid, sim) for cid, sim in query(self.collection, qvec, k, where={"language": lang}) if cid in self.by_id]
-            zs = self.language_stats.centred(qvec, [sim for _, sim in found], lang, self.settings.language_centring)
-            merged += [(self.by_id[cid], sim, z) for (cid, sim), z in zip(found, zs)]
+        for lang, col in self.collections.items():
+            offset = self.language_stats.offset(qvec, lang, self.settings.language_centring) if centre else 0.0
+            for cid, sim in query(col, qvec, k, count=self.counts[lang]):
+                i = self.by_id.get(cid)
+                if i is not None:
+                    merged.append((i, sim, sim - offset))
         merged.sort(key=lambda t: -t[2])
         return merged[:k]
 
@@ -93,15 +96,15 @@ class Searcher:
         return [(h.index, h.score, h.coverage) for h in self.bm25.search(query, k)]
 
     def vectors(self, indices: list[int]) -> dict[int, np.ndarray]:
-        if not indices:
-            return {}
-        got = self.collection.get(ids=[self.chunks[i].id for i in indices], include=["embeddings"])
-        return {self.by_id[cid]: np.asarray(v, dtype=np.float32) for cid, v in zip(got["ids"], got["embeddings"])}
+        """Stored vectors of chunks, read from the build's vectors.npy (memory-mapped)."""
+        return {i: np.asarray(self.chunk_vectors[i], dtype=np.float32) for i in indices}
 
-    def search(self, query: str, *, k: int | None = None, dense_only: bool = False) -> list[Hit]:
+    def search(self, query: str, *, k: int | None = None, dense_only: bool = False, qvec: np.ndarray | None = None) -> list[Hit]:
+        """The fused ranking for `query`; `qvec` is its query embedding when the caller already has it."""
         s = self.settings
         k = k or s.k_final
-        qvec = self.embedder.embed_queries([query])[0]
+        if qvec is None:
+            qvec = self.embedder.embed_queries([query])[0]
         dense = self.dense(qvec, s.k_dense)
         sims = {i: sim for i, sim, _ in dense}
         rankings = [[i for i, _, _ in dense]]

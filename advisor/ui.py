@@ -559,17 +559,21 @@ def _print_progress() -> Any:
 
 def ensure_index(settings: Settings) -> None:
     """Build the index when there is none, so `advisor serve` works on a fresh clone."""
-    from advisor.indexer import IndexBusyError, build_index, current_build_id
+    from advisor.indexer import IndexBusyError, build_index, build_layout_ok, current_build_id
 
     index_dir = Path(settings.index_dir)
-    if current_build_id(index_dir) is not None:
+    current = current_build_id(index_dir)
+    if current is not None and build_layout_ok(index_dir, current):
         return
-    print(f"No index yet: building it from '{settings.corpus_dir}' first (once; later starts are instant).", flush=True)
+    if current is None:
+        print(f"No index yet: building it from '{settings.corpus_dir}' first (once; later starts are instant).", flush=True)
+    else:
+        print("The index was built by an older version: rebuilding it (cached embeddings are reused).", flush=True)
     try:
         report = build_index(settings, progress=_print_progress())
     except IndexBusyError:
         print("Another process is building the index; waiting for it to finish...", flush=True)
-        while current_build_id(index_dir) is None:
+        while current_build_id(index_dir) in (None, current):
             time.sleep(1.0)
         return
     print(f"Index built: {report.documents} documents, {report.chunks} chunks.", flush=True)

@@ -60,3 +60,16 @@ def test_sections_are_chunked_separately() -> None:
     chunks = chunk_document(doc, 900, 100)
     assert [(c.section, c.text) for c in chunks] == [("A", "Eerste sectie tekst."), ("B", "Tweede sectie tekst.")]
     assert "T - A" in chunks[0].embed_text
+
+
+def test_reference_lists_are_not_chunked_but_the_advice_around_them_is() -> None:
+    pieces = (
+        Piece(SENT, "Vertrouwen > Hoe vertrouwen groeit"),
+        Piece("Gulati, R. (1998). Alliances and networks. Strategic Management Journal.", "Vertrouwen > Bronnen"),
+        Piece("Doz, Y. & Hamel, G. (1998). Alliance Advantage.", "References:"),
+        Piece("Kanter, R.M. (1994). Collaborative advantage.", "Literatuur"),
+        Piece("Reading the sources critically is part of the job, says this paragraph.", "Bronnen kiezen en wegen"),
+    )
+    doc = Document(source="d.md", title="T", language="nl", pieces=pieces, format="md")
+    sections = [c.section for c in chunk_document(doc)]
+    assert sections == ["Vertrouwen > Hoe vertrouwen groeit", "Bronnen kiezen en wegen"]

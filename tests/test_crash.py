@@ -45,23 +45,23 @@ def check_current_build(index: Path, corpus_files: set[str] | None = None) -> di
     chunks = load_build_chunks(index, build)
     ids = [c.id for c in chunks]
     assert len(ids) == len(set(ids)), "duplicate chunks"
-    import chromadb
+    from advisor.indexer import EmbeddedChroma
 
-    client = chromadb.PersistentClient(path=str(builds_dir(index) / build / "chroma"))
-    col = client.get_collection("chunks")
-    assert col.count() == len(ids) == info["chunks"]
-    assert all_ids(col) == set(ids), "vector store and chunk list differ"
+    cols = EmbeddedChroma().collections(build, builds_dir(index) / build)
+    assert sum(col.count() for col in cols.values()) == len(ids) == info["chunks"]
+    assert set().union(*(all_ids(col) for col in cols.values())) == set(ids), "vector store and chunk list differ"
     sources = {c.source for c in chunks}
     assert sources == set(info["manifest"])
     if corpus_files is not None:
         assert sources == corpus_files
     firsts = {}
     for c in chunks:
-        firsts.setdefault(c.source, c.id)
-    got = col.get(ids=list(firsts.values()), include=["embeddings"])
-    for cid, vec in zip(got["ids"], got["embeddings"]):
-        hits = [h for h, _ in query(col, np.asarray(vec, dtype=np.float32), 3)]
-        assert cid in hits, "self-query did not find its document"
+        firsts.setdefault(c.source, c)
+    for first in firsts.values():
+        col = cols[first.language]
+        got = col.get(ids=[first.id], include=["embeddings"])
+        hits = [h for h, _ in query(col, np.asarray(got["embeddings"][0], dtype=np.float32), 3)]
+        assert first.id in hits, "self-query did not find its document"
     return {"chunks": len(ids), "documents": len(sources)}
 
 

@@ -26,10 +26,11 @@ def test_index_builds_a_collection_per_build_on_the_server_and_switches(settings
     first = build_index(s, fake_embedder)
     client = server_client(server_url)
     names = {c if isinstance(c, str) else c.name for c in client.list_collections()}
-    assert "advisor_" + first.build_id.replace("-", "_") in names
-    col = client.get_collection("advisor_" + first.build_id.replace("-", "_"))
-    assert col.count() == first.chunks
-    assert col.configuration_json["hnsw"]["space"] == "cosine"
+    prefix = "advisor_" + first.build_id.replace("-", "_")
+    assert {prefix + "_nl", prefix + "_en"} <= names  # one collection per language
+    cols = [client.get_collection(prefix + "_" + lang) for lang in ("nl", "en")]
+    assert sum(col.count() for col in cols) == first.chunks
+    assert all(col.configuration_json["hnsw"]["space"] == "cosine" for col in cols)
 
     advisor = Advisor(s, fake_embedder)
     ans = advisor.answer("Hoe groeit vertrouwen tussen partners?")
@@ -46,4 +47,4 @@ def test_index_builds_a_collection_per_build_on_the_server_and_switches(settings
     third = build_index(s, fake_embedder)
     names = {c if isinstance(c, str) else c.name for c in client.list_collections()}
     ours = {n for n in names if n.startswith("advisor_")}
-    assert ours == {"advisor_" + b.replace("-", "_") for b in (second.build_id, third.build_id)}
+    assert ours == {"advisor_" + b.replace("-", "_") + "_" + lang for b in (second.build_id, third.build_id) for lang in ("nl", "en")}

@@ -1,0 +1,67 @@
+"""BM25 against the textbook formula, computed naively here, on chunks small enough to check."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from advisor.keyword import BM25Index
+from advisor.text import keyword_terms, query_terms
+from advisor.types import Chunk
+
+WORDS = "vertrouwen partner alliantie keten conflict escalatie stuurgroep besluit doel netwerk regie trust goal board".split()
+
+
+def _chunks(n: int, seed: int = 7) -> list[Chunk]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 25)))
+        lang = "en" if i % 3 == 0 else "nl"  # stemmed two ways: one word, two stems in the index
+        out.append(Chunk(id=f"c{i}", source=f"d{i % 7}.md", title="T", language=lang, section="", page=None, position=i, text=text))
+    return out
+
+
+def _reference(chunks: list[Chunk], query: str, k1: float = 1.2, b: float = 0.75) -> list[tuple[int, float, float]]:
+    docs = [keyword_terms(c.embed_text, c.language) for c in chunks]
+    n, avg = len(docs), sum(map(len, docs)) / len(docs)
+
+    def idf(t: str) -> float:
+        df = sum(1 for d in docs if t in d)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    groups = query_terms(query)
+    terms = list(dict.fromkeys(t for g in groups for t in g if any(t in d for d in docs)))
+    weights = [max((idf(t) for t in g if any(t in d for d in docs)), default=idf(g[0])) for g in groups]
+    out = []
+    for i, d in enumerate(docs):
+        score = sum(idf(t) * d.count(t) * (k1 + 1) / (d.count(t) + k1 * (1 - b + b * len(d) / avg)) for t in terms if t in d)
+        covered = sum(w for g, w in zip(groups, weights) if any(t in d for t in g))
+        if score > 0:
+            out.append((i, score, covered / sum(weights)))
+    out.sort(key=lambda t: (-t[1], t[0]))
+    return out
+
+
+@pytest.mark.parametrize("query", ["vertrouwen tussen partners", "conflict escalatie in de stuurgroep", "trust board goal keten", "pizza"])
+@pytest.mark.parametrize("k", [1, 5, 40, 500])
+def test_bm25_scores_and_coverage_follow_the_formula(query: str, k: int) -> None:
+    chunks = _chunks(300)
+    index = BM25Index.build(chunks)
+    expected = _reference(chunks, query)
+    got = index.search(query, k)
+    assert len(got) == min(k, len(expected))
+    for hit, (i, score, coverage) in zip(got, expected):
+        assert hit.score == pytest.approx(score, rel=1e-4)
+        assert hit.coverage == pytest.approx(coverage, rel=1e-6)
+    # ties keep chunk order, so the ids match wherever the scores are distinct
+    assert [round(h.score, 3) for h in got] == [round(s, 3) for _, s, _ in expected[: len(got)]]
+
+
+def test_a_saved_index_searches_the_same(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    index = BM25Index.build(_chunks(120))
+    index.save(tmp_path / "bm25.pkl")
+    again = BM25Index.load(tmp_path / "bm25.pkl")
+    assert again.search("vertrouwen partner doel", 10) == index.search("vertrouwen partner doel", 10)

@@ -1,0 +1,67 @@
+"""Questions embedded through ONNX Runtime give the vectors sentence-transformers gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from advisor.embeddings import load_embedder
+from advisor.onnx_query import materialize_onnx, supports_onnx
+from advisor.settings import load_settings
+
+pytestmark = pytest.mark.integration
+
+QUESTIONS = [
+    "Hoe voorkom ik dat wij-zij-denken de samenwerking ondermijnt?",
+    "How do I measure alliance health?",
+    "Wat doet een ketenregisseur?",
+    "Coöperatie, één café en naïeve privé-afspraken: wat is een goede exitclausule in een 50/50 joint venture?",
+    "escalation " * 400,  # longer than the model's 512 tokens: truncated exactly as sentence-transformers does
+]
+
+
+@pytest.fixture(scope="module")
+def embedders(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    models = tmp_path_factory.getbasetemp() / "shared-models"
+    onnx = load_embedder(load_settings(models_dir=models, query_runtime="onnx"))
+    torch_only = load_embedder(load_settings(models_dir=models, query_runtime="torch"))
+    return onnx, torch_only
+
+
+def test_onnx_query_vectors_equal_sentence_transformers(embedders) -> None:  # type: ignore[no-untyped-def]
+    onnx, torch_only = embedders
+    assert onnx._query_encoder() is not None  # the ONNX path really is taken
+    a = onnx.embed_queries(QUESTIONS)
+    b = torch_only.embed_queries(QUESTIONS)
+    assert a.shape == b.shape == (len(QUESTIONS), 384)
+    assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+    assert float((a * b).sum(axis=1).min()) > 0.99999
+    one_by_one = np.stack([onnx.embed_queries([q])[0] for q in QUESTIONS])  # padding in a batch changes nothing
+    assert float((one_by_one * a).sum(axis=1).min()) > 0.99999
+
+
+def test_export_happens_once_and_is_reused(embedders) -> None:  # type: ignore[no-untyped-def]
+    onnx, _ = embedders
+    path = materialize_onnx(onnx.model, onnx.folder, onnx.models_dir)
+    stamp = path.stat().st_mtime_ns
+    assert materialize_onnx(onnx.model, onnx.folder, onnx.models_dir) == path
+    assert path.stat().st_mtime_ns == stamp
+    assert [p.name for p in path.parent.iterdir() if not p.name.startswith(".")] == [path.name]
+
+
+def test_pipelines_it_does_not_reproduce_stay_on_pytorch(embedders) -> None:  # type: ignore[no-untyped-def]
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.models import Pooling
+
+    onnx, _ = embedders
+    assert supports_onnx(onnx.model)
+    transformer = onnx.model[0]
+    cls_pooled = SentenceTransformer(modules=[transformer, Pooling(384, pooling_mode="cls")], device="cpu")
+    assert not supports_onnx(cls_pooled)
+
+
+def test_query_runtime_setting_is_honoured(tmp_path: Path) -> None:
+    assert load_settings().query_runtime == "onnx"
+    assert load_settings(query_runtime="torch").query_runtime == "torch"

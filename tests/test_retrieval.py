@@ -1,0 +1,85 @@
+"""Dense ranking with language centring: one collection per language, merged exactly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from advisor.indexer import build_index, builds_dir, current_build_id
+from advisor.retrieval import Searcher
+from advisor.settings import Settings
+
+QUESTIONS = [
+    "Hoe bouw je vertrouwen op tussen partners?",
+    "Why does a shared goal matter for independent organisations?",
+    "Which governance form suits a large network?",
+    "Wat doet een ketenregisseur met informatie over de client?",
+    "How do thick reports compare with short messages?",
+    "escalatieprocedure conflict niveaus termijn",
+]
+
+
+def _exact(searcher: Searcher, qvec: np.ndarray) -> list[float]:
+    """Brute force over every stored vector: similarity minus the chunk language's offset, per chunk."""
+    by_id: dict[str, np.ndarray] = {}
+    for col in searcher.collections.values():
+        got = col.get(include=["embeddings"])
+        by_id.update(zip(got["ids"], np.asarray(got["embeddings"], dtype=np.float32), strict=True))
+    s = searcher.settings
+    scores = [
+        float(by_id[c.id] @ qvec) - searcher.language_stats.offset(qvec, c.language, s.language_centring)
+        for c in searcher.chunks
+    ]
+    return scores
+
+
+def test_dense_ranking_equals_exact_centred_search_over_both_languages(settings: Settings, fake_embedder) -> None:  # type: ignore[no-untyped-def]
+    build_index(settings, fake_embedder)
+    searcher = Searcher(settings, current_build_id(Path(settings.index_dir)) or "", fake_embedder)
+    assert sorted(searcher.language_stats.languages) == list(searcher.collections) == ["en", "nl"]
+    assert sum(searcher.counts.values()) == len(searcher.chunks)
+    for q in QUESTIONS:
+        qvec = fake_embedder.embed_queries([q])[0]
+        exact = _exact(searcher, qvec)
+        best = sorted(exact, reverse=True)
+        for k in (1, 4, 8):
+            found = searcher.dense(qvec, k)
+            # the k best scores (ties may come in either order), each the right score for its chunk
+            assert [round(z, 5) for _, _, z in found] == [round(z, 5) for z in best[:k]], (q, k)
+            assert all(z == pytest.approx(exact[i], abs=1e-5) for i, _, z in found)
+
+
+def test_dense_hits_carry_the_raw_cosine_similarity(settings: Settings, fake_embedder) -> None:  # type: ignore[no-untyped-def]
+    build_index(settings, fake_embedder)
+    build = current_build_id(Path(settings.index_dir)) or ""
+    searcher = Searcher(settings, build, fake_embedder)
+    qvec = fake_embedder.embed_queries([QUESTIONS[0]])[0]
+    for i, sim, score in searcher.dense(qvec, 5):
+        expected = float(fake_embedder.embed_documents([searcher.chunks[i].embed_text])[0] @ qvec)
+        assert sim == pytest.approx(expected, abs=1e-5)
+        lang = searcher.chunks[i].language
+        assert score == pytest.approx(sim - searcher.language_stats.offset(qvec, lang), abs=1e-6)
+    assert (builds_dir(Path(settings.index_dir)) / build / "language_stats.npz").exists()
+    stored = searcher.vectors([0, len(searcher.chunks) - 1])
+    for i, v in stored.items():
+        assert np.allclose(v, fake_embedder.embed_documents([searcher.chunks[i].embed_text])[0], atol=1e-6)
+
+
+def test_a_build_of_an_older_layout_is_not_opened_and_serve_rebuilds_it(settings: Settings, fake_embedder) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from advisor.retrieval import NoIndexError
+    from advisor.ui import ensure_index
+
+    first = build_index(settings, fake_embedder)
+    info_path = builds_dir(Path(settings.index_dir)) / first.build_id / "build.json"
+    info = json.loads(info_path.read_text())
+    info.pop("layout")
+    info_path.write_text(json.dumps(info))
+    with pytest.raises(NoIndexError, match="older version"):
+        Searcher(settings, first.build_id, fake_embedder)
+    ensure_index(settings.model_copy(update={"embedding_model": "minilm"}))
+    current = current_build_id(Path(settings.index_dir))
+    assert current not in (None, first.build_id)
