@@ -77,3 +77,19 @@ def translations() -> dict[str, frozenset[str]]:
         out.setdefault(en, set()).add(nl)
         out.setdefault(nl, set()).add(en)
     return {k: frozenset(v) for k, v in out.items()}
+
+
+@lru_cache(maxsize=1)
+def translations_by_stem() -> dict[str, dict[str, frozenset[str]]]:
+    """language -> stem of a word of that language (Snowball) -> the word's translations."""
+    from advisor.text import _stemmer
+
+    out: dict[str, dict[str, set[str]]] = {"en": {}, "nl": {}}
+    for pair in _PAIRS.replace("\n", " ").split(";"):
+        words = pair.split()
+        if len(words) != 2 or words[0] == words[1]:
+            continue
+        en, nl = words
+        out["en"].setdefault(_stemmer("en").stemWord(en), set()).add(nl)
+        out["nl"].setdefault(_stemmer("nl").stemWord(nl), set()).add(en)
+    return {lang: {k: frozenset(v) for k, v in d.items()} for lang, d in out.items()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,7 @@ import numpy as np
 from advisor.fusion import cap_per_group, reciprocal_rank_fusion
 from advisor.indexer import LAYOUT, builds_dir, current_build_id, load_build_chunks, read_build_info, vector_backend_for
 from advisor.keyword import BM25Index
+from advisor.text import glossary_expansion
 from advisor.types import Chunk, Hit
 
 if TYPE_CHECKING:
@@ -100,12 +102,29 @@ class Searcher:
         return {i: np.asarray(self.chunk_vectors[i], dtype=np.float32) for i in indices}
 
     def search(self, query: str, *, k: int | None = None, dense_only: bool = False, qvec: np.ndarray | None = None) -> list[Hit]:
-        """The fused ranking for `query`; `qvec` is its query embedding when the caller already has it."""
+        """The fused ranking for `query`.
+
+        The dense side searches with the query followed by the glossary translations of its words
+        (`dense_glossary_expansion`, see `text.glossary_expansion`). `qvec`, the embedding of the
+        query as asked, is what each hit's `dense_similarity` is then measured against when the
+        caller has it (the refusal rule is calibrated on it); without it, the similarity is to the
+        text that was searched.
+        """
+        text = self.search_text(query)
+        svec = qvec if qvec is not None and text == query else self.embedder.embed_queries([text])[0]
+        return self.search_vector(query, svec, k=k, dense_only=dense_only, qvec=qvec)
+
+    def search_text(self, query: str) -> str:
+        """What the dense side embeds for `query`."""
+        return glossary_expansion(query) if self.settings.dense_glossary_expansion else query
+
+    def search_vector(
+        self, query: str, svec: np.ndarray, *, k: int | None = None, dense_only: bool = False, qvec: np.ndarray | None = None
+    ) -> list[Hit]:
+        """The index side of `search`: `svec` is the embedding of `search_text(query)`."""
         s = self.settings
         k = k or s.k_final
-        if qvec is None:
-            qvec = self.embedder.embed_queries([query])[0]
-        dense = self.dense(qvec, s.k_dense)
+        dense = self.dense(svec, s.k_dense)
         sims = {i: sim for i, sim, _ in dense}
         rankings = [[i for i, _, _ in dense]]
         kw_rank: dict[int, int] = {}
@@ -121,7 +140,7 @@ class Searcher:
         fused = reciprocal_rank_fusion(rankings, k=s.rrf_k, weights=[1.0, s.keyword_weight][: len(rankings)])
         missing = [i for i, _ in fused[: k * 4] if i not in sims]
         for i, v in self.vectors(missing).items():
-            sims[i] = float(v @ qvec)
+            sims[i] = float(v @ svec)
         dense_rank = {i: r for r, (i, _, _) in enumerate(dense, start=1)}
         hits = [
             Hit(
@@ -134,7 +153,11 @@ class Searcher:
             )
             for i, score in fused
         ]
-        return cap_per_group(hits, lambda h: h.chunk.source, s.per_document_cap, k)
+        hits = cap_per_group(hits, lambda h: h.chunk.source, s.per_document_cap, k)
+        if qvec is not None and svec is not qvec:
+            vecs = self.vectors([self.by_id[h.chunk.id] for h in hits])
+            hits = [replace(h, dense_similarity=float(vecs[self.by_id[h.chunk.id]] @ qvec)) for h in hits]
+        return hits
 
 
 class IndexReader:

@@ -119,6 +119,32 @@ def query_terms(text: str) -> list[tuple[str, ...]]:
     return list(groups)
 
 
+def glossary_expansion(text: str) -> str:
+    """The question followed by the glossary translations of its words, for the dense query.
+
+    multilingual-e5-small places an English question nearer English passages than the Dutch
+    passage that answers it; appending the domain translations of its words ("trust" ->
+    "vertrouwen") moves the query vector toward the other language, as the glossary already does
+    for BM25. A word without an entry of its own is looked up by its stem in the question's
+    language, so inflections ("partnerships", "conflicten") find their entry too. Costs nothing
+    at query time: the expanded text is embedded instead of the question.
+    """
+    from advisor.glossary import translations, translations_by_stem
+
+    table = translations()
+    lang = detect_language(text, default="nl")
+    by_stem = translations_by_stem()[lang]
+    stem = _stemmer(lang).stemWord
+    plain = list(dict.fromkeys(_plain_words(text, _stopwords()["nl"] | _stopwords()["en"])))
+    added: dict[str, None] = {}
+    for word in plain:
+        found = table.get(word) or by_stem.get(stem(word), frozenset())
+        for t in sorted(found):
+            if t not in plain:
+                added.setdefault(t, None)
+    return f"{text} {' '.join(added)}" if added else text
+
+
 _INSTRUCTION = re.compile(
     r"(?ix)"
     r"\b(ignore|disregard|forget|override)\b[^.!?\n]{0,40}\b(instructions?|prompts?|rules|directions|guidelines)\b"

@@ -65,3 +65,16 @@ def test_a_saved_index_searches_the_same(tmp_path) -> None:  # type: ignore[no-u
     index.save(tmp_path / "bm25.pkl")
     again = BM25Index.load(tmp_path / "bm25.pkl")
     assert again.search("vertrouwen partner doel", 10) == index.search("vertrouwen partner doel", 10)
+
+
+def test_dense_query_gets_the_glossary_translations_of_its_words() -> None:
+    from advisor.text import glossary_expansion
+
+    assert glossary_expansion("How do we build trust with the partner?") == "How do we build trust with the partner? vertrouwen"
+    assert glossary_expansion("Hoe bouwen we vertrouwen op?").endswith(" trust")
+    # an inflected word finds its entry through its stem
+    assert "samenwerking" in glossary_expansion("Why do partnerships fail?").split()
+    # the stem is taken in the question's language: Dutch 'meet' (to measure) is no English 'meeting'
+    dutch = glossary_expansion("Hoe meet je de gezondheid van een alliantie?").split()
+    assert {"measure", "health", "alliance"} <= set(dutch) and "vergadering" not in dutch
+    assert glossary_expansion("Wat is de beste pizza?") == "Wat is de beste pizza?"

@@ -83,3 +83,21 @@ def test_a_build_of_an_older_layout_is_not_opened_and_serve_rebuilds_it(settings
     ensure_index(settings.model_copy(update={"embedding_model": "minilm"}))
     current = current_build_id(Path(settings.index_dir))
     assert current not in (None, first.build_id)
+
+
+def test_hits_report_similarity_to_the_question_as_asked_when_the_search_text_is_expanded(settings: Settings, fake_embedder) -> None:  # type: ignore[no-untyped-def]
+    from advisor.text import glossary_expansion
+
+    build_index(settings, fake_embedder)
+    searcher = Searcher(settings, current_build_id(Path(settings.index_dir)) or "", fake_embedder)
+    question = "How do partners build trust?"
+    assert glossary_expansion(question) != question
+    bare = fake_embedder.embed_queries([question])[0]
+    hits = searcher.search(question, k=5, qvec=bare)
+    assert hits
+    for h in hits:
+        stored = searcher.vectors([searcher.by_id[h.chunk.id]])[searcher.by_id[h.chunk.id]]
+        assert h.dense_similarity == pytest.approx(float(stored @ bare), abs=1e-6)
+    off = settings.model_copy(update={"dense_glossary_expansion": False})
+    plain = Searcher(off, searcher.build_id, fake_embedder).search(question, k=5, qvec=bare)
+    assert [h.chunk.id for h in plain] != [] and all(h.dense_similarity is not None for h in plain)
