@@ -65,7 +65,8 @@ with default settings, and `similarity_search(k)` as the answer's sources (it ne
   ({a['noop_reindex_s_per_100_docs']} s per hundred documents: hashes compared, nothing embedded); a re-index after
   one changed document takes {a['one_changed_doc_s']} s and embeds {a['one_changed_doc_embedded']} chunk(s) (the embedding cache answers the rest).
 - **Scale.** At {big['chunks']} chunks retrieval p95 is {big['retrieval']['hybrid']['p95_ms']} ms hybrid and
-  {big['retrieval']['dense_only']['p95_ms']} ms dense-only. Of that, embedding the question takes p50/p95
+  {big['retrieval']['dense_only']['p95_ms']} ms dense-only. Of that, embedding the question's search text (the question and
+  the glossary translations of its words, so longer than the question) takes p50/p95
   {qe['p50_ms']} / {qe['p95_ms']} ms and does not grow with the index; the search itself, given the vector,
   takes {iv['p50_ms']} / {iv['p95_ms']} ms at {big['chunks']} chunks against {iv0['p50_ms']} / {iv0['p95_ms']} ms at {r['scale'][0]['chunks']}.
   The index takes {big['index_size_mb']} MB on disk and the process peaks at {big['peak_rss_mb']} MB RSS (model included).
