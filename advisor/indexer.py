@@ -449,10 +449,14 @@ def write_build_files(bdir: Path, chunks: list[Chunk], vectors: np.ndarray) -> N
     np.save(bdir / "vectors.npy", np.asarray(vectors, dtype=np.float32).reshape(len(chunks), -1))
 
 
+def layout_ok(info: dict[str, Any]) -> bool:
+    """True when this version can open a build with this build.json (see LAYOUT)."""
+    return info.get("layout") == LAYOUT
+
+
 def build_layout_ok(index_dir: Path, build_id: str) -> bool:
-    """True when this version can open the build (see LAYOUT)."""
     try:
-        return read_build_info(index_dir, build_id).get("layout") == LAYOUT
+        return layout_ok(read_build_info(index_dir, build_id))
     except (OSError, ValueError):
         return False
 

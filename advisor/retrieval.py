@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from advisor.fusion import cap_per_group, reciprocal_rank_fusion
-from advisor.indexer import LAYOUT, builds_dir, current_build_id, load_build_chunks, read_build_info, vector_backend_for
+from advisor.indexer import builds_dir, current_build_id, layout_ok, load_build_chunks, read_build_info, vector_backend_for
 from advisor.keyword import BM25Index
 from advisor.text import glossary_expansion
 from advisor.types import Chunk, Hit
@@ -64,7 +64,7 @@ class Searcher:
         index_dir = Path(settings.index_dir)
         bdir = builds_dir(index_dir) / build_id
         self.info = read_build_info(index_dir, build_id)
-        if self.info.get("layout") != LAYOUT:
+        if not layout_ok(self.info):
             raise NoIndexError(f"index build {build_id} was made by an older version of the advisor: run 'advisor index'")
         self.chunks: list[Chunk] = load_build_chunks(index_dir, build_id)
         self.by_id = {c.id: i for i, c in enumerate(self.chunks)}

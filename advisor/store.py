@@ -104,15 +104,13 @@ def all_ids(collection: Any) -> set[str]:
         offset += len(got["ids"])
 
 
-def query(
-    collection: Any, vector: np.ndarray, k: int, where: dict[str, Any] | None = None, count: int | None = None
-) -> list[tuple[str, float]]:
-    """(chunk id, cosine similarity) best first, optionally only among chunks matching `where`.
+def query(collection: Any, vector: np.ndarray, k: int, count: int | None = None) -> list[tuple[str, float]]:
+    """(chunk id, cosine similarity) best first.
 
     `count` is the collection's size when the caller knows it (saves a round trip per query).
     """
     n = collection.count() if count is None else count
     if n == 0:
         return []
-    res = collection.query(query_embeddings=[vector.astype(np.float32)], n_results=min(k, n), include=["distances"], where=where)
+    res = collection.query(query_embeddings=[vector.astype(np.float32)], n_results=min(k, n), include=["distances"])
     return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0])]
