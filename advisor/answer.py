@@ -120,20 +120,28 @@ class Advisor:
     def vectorize_sentences(self, texts: Sequence[str]) -> np.ndarray:
         return self._sentences.get_many(texts, self.embedder.embed_documents)
 
-    def retrieve(self, query: str, qvec: np.ndarray | None = None) -> list[Hit]:
-        return self.reader.search(query, qvec=qvec)
+    def retrieve(self, query: str, qvec: np.ndarray | None = None, svec: np.ndarray | None = None) -> list[Hit]:
+        return self.reader.search(query, qvec=qvec, svec=svec)
 
     def _prepare(self, inputs: dict[str, Any]) -> dict[str, Any]:
         question = inputs["question"].strip()
         history = inputs.get("history")
         query = condense(question, history)
+        # The question and the dense side's search text, embedded in one batch (measured: 25 vs 32 ms
+        # p50 for two runs): retrieval searches with the second; the refusal rule and the composer
+        # measure against the first.
+        from advisor.retrieval import search_text
+
+        text = search_text(query, self.settings)
+        vecs = self.embedder.embed_queries([query, text] if text != query else [query])
         return {
             "question": question,
             "history": history,
             "language": question_language(question, history),
             "query": query,
             # embedded once: retrieval ranks with it and the composer scores sentences with it
-            "qvec": self.embedder.embed_queries([query])[0],
+            "qvec": vecs[0],
+            "svec": vecs[-1],
         }
 
     def _extractive(self, inputs: dict[str, Any]) -> Answer:
@@ -159,7 +167,7 @@ class Advisor:
     def _build_chain(self) -> Any:
         from langchain_core.runnables import RunnableLambda, RunnablePassthrough
 
-        retrieve = RunnableLambda(lambda x: self.retrieve(x["query"], x["qvec"]), name="hybrid_retrieve")
+        retrieve = RunnableLambda(lambda x: self.retrieve(x["query"], x["qvec"], x["svec"]), name="hybrid_retrieve")
         return (
             RunnableLambda(self._prepare, name="condense")
             | RunnablePassthrough.assign(hits=retrieve)

@@ -56,6 +56,7 @@ class SentenceTransformerEmbedder:
         query_runtime: str = "torch",
         models_dir: Path | None = None,
         query_threads: int = 1,
+        idle_query_threads: int = 1,
     ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -73,6 +74,7 @@ class SentenceTransformerEmbedder:
         self.query_runtime = query_runtime
         self.models_dir = models_dir or folder.parent
         self.query_threads = query_threads
+        self.idle_query_threads = idle_query_threads
         self._onnx: OnnxQueryEncoder | None = None
         self._onnx_lock = threading.Lock()
         self._onnx_failed = False
@@ -96,7 +98,7 @@ class SentenceTransformerEmbedder:
                     try:
                         with self._lock:
                             path = materialize_onnx(self.model, self.folder, self.models_dir)
-                        self._onnx = OnnxQueryEncoder(self.model, path, self.query_threads)
+                        self._onnx = OnnxQueryEncoder(self.model, path, self.query_threads, self.idle_query_threads)
                     except Exception as exc:  # noqa: BLE001 - PyTorch gives the same vectors, only slower
                         log.warning("ONNX query runtime unavailable (%s); queries use PyTorch", exc)
                         self._onnx_failed = True
@@ -172,7 +174,7 @@ _MODELS_LOCK = threading.Lock()
 def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
     """The configured model, loaded once per process."""
     folder, name = resolve_model_folder(settings)
-    key = (str(folder), settings.embedding_batch_size, settings.query_runtime, settings.answer_threads)
+    key = (str(folder), settings.embedding_batch_size, settings.query_runtime, settings.answer_threads, settings.idle_query_threads)
     with _MODELS_LOCK:
         if key not in _MODELS:
             log.info("loading embedding model %s", name)
@@ -183,6 +185,7 @@ def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
                 query_runtime=settings.query_runtime,
                 models_dir=Path(settings.models_dir),
                 query_threads=settings.answer_threads if settings.answer_threads > 0 else (os.cpu_count() or 1),
+                idle_query_threads=settings.idle_query_threads if settings.idle_query_threads > 0 else (os.cpu_count() or 1),
             )
         return _MODELS[key]
 

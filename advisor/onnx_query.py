@@ -21,6 +21,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -121,19 +122,26 @@ def materialize_onnx(st_model: Any, folder: Path, models_dir: Path) -> Path:
 
 
 class OnnxQueryEncoder:
-    """Embeds queries as the sentence-transformers model would (prompt, mean pooling, L2 norm)."""
+    """Embeds queries as the sentence-transformers model would (prompt, mean pooling, L2 norm).
 
-    def __init__(self, st_model: Any, onnx_path: Path, threads: int = 1) -> None:
-        import onnxruntime as ort
+    Two sessions of the same graph: one single-threaded, one using `idle_threads` cores. A question
+    embedded while no other is in flight runs on the wide session (measured on 2 cores: 15.7 / 20.1
+    ms p50/p95 against 20.3 / 27.5); questions arriving while one runs take the single-threaded
+    session, which keeps throughput under load (one thread per question is what scales: 97 vs 72
+    queries/s with two in flight, measured with one 2-thread session). The wide session does not
+    spin-wait after a run, so it leaves the cores to the rest of the answer. The second session
+    costs the weights once more in memory (about 460 MB for multilingual-e5-small).
+    """
 
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = max(1, threads)
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+    def __init__(self, st_model: Any, onnx_path: Path, threads: int = 1, idle_threads: int = 0) -> None:
+        self.session = _session(onnx_path, max(1, threads))
+        self.idle_session = _session(onnx_path, idle_threads, spin=False) if idle_threads > max(1, threads) else None
         self.tokenizer = st_model.tokenizer
         self.max_length = int(st_model.max_seq_length or 512)
         self.prompt = (getattr(st_model, "prompts", None) or {}).get("query", "")
+        self._in_flight = 0
+        self._count_lock = threading.Lock()
+        self.runs = {"idle": 0, "busy": 0}
 
     def encode(self, texts: list[str]) -> np.ndarray:
         batch = self.tokenizer(
@@ -141,7 +149,28 @@ class OnnxQueryEncoder:
         )
         ids = batch["input_ids"].astype(np.int64)
         mask = batch["attention_mask"].astype(np.int64)
-        (hidden,) = self.session.run(None, {"input_ids": ids, "attention_mask": mask})
+        with self._count_lock:
+            idle = self.idle_session is not None and self._in_flight == 0
+            self._in_flight += 1
+            self.runs["idle" if idle else "busy"] += 1
+        try:
+            session = self.idle_session if idle else self.session
+            (hidden,) = session.run(None, {"input_ids": ids, "attention_mask": mask})
+        finally:
+            with self._count_lock:
+                self._in_flight -= 1
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         return (pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def _session(onnx_path: Path, threads: int, *, spin: bool = True) -> Any:
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if not spin:
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])

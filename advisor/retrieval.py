@@ -54,6 +54,11 @@ class LanguageStats:
         return strength * float(qvec @ self.mean[lang]) if lang in self.mean else 0.0
 
 
+def search_text(query: str, settings: Settings) -> str:
+    """What the dense side embeds for `query`: the query, then the glossary translations of its words."""
+    return glossary_expansion(query) if settings.dense_glossary_expansion else query
+
+
 class Searcher:
     """One immutable build, opened for searching."""
 
@@ -101,22 +106,32 @@ class Searcher:
         """Stored vectors of chunks, read from the build's vectors.npy (memory-mapped)."""
         return {i: np.asarray(self.chunk_vectors[i], dtype=np.float32) for i in indices}
 
-    def search(self, query: str, *, k: int | None = None, dense_only: bool = False, qvec: np.ndarray | None = None) -> list[Hit]:
+    def search(
+        self,
+        query: str,
+        *,
+        k: int | None = None,
+        dense_only: bool = False,
+        qvec: np.ndarray | None = None,
+        svec: np.ndarray | None = None,
+    ) -> list[Hit]:
         """The fused ranking for `query`.
 
         The dense side searches with the query followed by the glossary translations of its words
         (`dense_glossary_expansion`, see `text.glossary_expansion`). `qvec`, the embedding of the
         query as asked, is what each hit's `dense_similarity` is then measured against when the
         caller has it (the refusal rule is calibrated on it); without it, the similarity is to the
-        text that was searched.
+        text that was searched. A caller that embedded `search_text(query, settings)` already (in one
+        batch with the question) passes it as `svec`.
         """
-        text = self.search_text(query)
-        svec = qvec if qvec is not None and text == query else self.embedder.embed_queries([text])[0]
+        if svec is None:
+            text = self.search_text(query)
+            svec = qvec if qvec is not None and text == query else self.embedder.embed_queries([text])[0]
         return self.search_vector(query, svec, k=k, dense_only=dense_only, qvec=qvec)
 
     def search_text(self, query: str) -> str:
         """What the dense side embeds for `query`."""
-        return glossary_expansion(query) if self.settings.dense_glossary_expansion else query
+        return search_text(query, self.settings)
 
     def search_vector(
         self, query: str, svec: np.ndarray, *, k: int | None = None, dense_only: bool = False, qvec: np.ndarray | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -65,3 +66,37 @@ def test_pipelines_it_does_not_reproduce_stay_on_pytorch(embedders) -> None:  # 
 def test_query_runtime_setting_is_honoured(tmp_path: Path) -> None:
     assert load_settings().query_runtime == "onnx"
     assert load_settings(query_runtime="torch").query_runtime == "torch"
+
+
+def test_a_lone_question_takes_the_wide_session_and_overlapping_ones_the_single_thread_session(embedders) -> None:  # type: ignore[no-untyped-def]
+    onnx, _ = embedders
+    encoder = onnx._query_encoder()
+    if (os.cpu_count() or 1) < 2:
+        assert encoder.idle_session is None  # one core: nothing to widen
+        return
+    assert encoder.idle_session is not None
+    before = dict(encoder.runs)
+    alone = encoder.encode(QUESTIONS[:3])
+    assert encoder.runs["idle"] == before["idle"] + 1
+    with encoder._count_lock:
+        encoder._in_flight += 1  # as if another question were being embedded right now
+    try:
+        overlapping = encoder.encode(QUESTIONS[:3])
+    finally:
+        with encoder._count_lock:
+            encoder._in_flight -= 1
+    assert encoder.runs["busy"] == before["busy"] + 1
+    assert encoder._in_flight == 0
+    assert float((alone * overlapping).sum(axis=1).min()) > 0.99999  # same vectors from either session
+
+
+def test_concurrent_questions_get_the_vectors_they_get_alone(embedders) -> None:  # type: ignore[no-untyped-def]
+    from concurrent.futures import ThreadPoolExecutor
+
+    onnx, _ = embedders
+    serial = onnx.embed_queries(QUESTIONS)
+    with ThreadPoolExecutor(4) as pool:
+        parallel = list(pool.map(lambda q: onnx.embed_queries([q])[0], QUESTIONS * 3))
+    for i, v in enumerate(parallel):
+        assert float(v @ serial[i % len(QUESTIONS)]) > 0.99999
+    assert onnx._query_encoder()._in_flight == 0
