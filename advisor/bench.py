@@ -44,6 +44,18 @@ def _dir_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
+def _cpu() -> dict[str, str]:
+    """The processor's name and its widest vector extension (figures differ a lot between them)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return {}
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "")
+    flags = set(next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), []))
+    isa = next((label for flag, label in (("amx_tile", "AVX-512 + AMX"), ("avx512f", "AVX-512"), ("avx2", "AVX2")) if flag in flags), "")
+    return {k: v for k, v in (("cpu", name), ("isa", isa)) if v}
+
+
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -313,7 +325,7 @@ def run_bench(settings: Settings, questions_path: Path, scales: tuple[int, ...],
             scale.append(json.loads(res.stdout.strip().splitlines()[-1]))
         result = {
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]},
+            "machine": {"cores": os.cpu_count(), "python": sys.version.split()[0], **_cpu()},
             "model": embedder.name,
             "model_load_s": round(model_load, 2),
             "indexing": {"advisor": indexing, "naive": naive_idx},

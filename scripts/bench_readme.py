@@ -28,13 +28,15 @@ def main() -> None:
     iv0 = r["scale"][0]["retrieval"]["hybrid_given_vector"]
     stages = a["stages_s"]
     largest = max(stages, key=lambda k: stages[k])
+    m = r.get("machine", {})
+    machine = ", ".join(x for x in (f"{m.get('cores', '?')} cores", m.get("cpu"), m.get("isa"), "24 GiB") if x)
     text = f"""# Benchmarks: the advisor against the naive LangChain recipe
 
-One run of `advisor bench` on this project's machine (2 cores, 24 GiB), {r['created']},
+One run of `advisor bench` on this project's machine ({machine}), {r['created']},
 model {r['model']} (loaded in {r['model_load_s']} s). Raw figures: `docs/bench/latest.json`.
 
 ```bash
-.venv/bin/advisor bench                       # full run, incl. 10k and 100k synthetic chunks (~25 min here)
+.venv/bin/advisor bench                       # full run, incl. 10k and 100k synthetic chunks (~10 min here)
 .venv/bin/advisor bench --scales ""           # without the scale runs
 .venv/bin/python scripts/bench_readme.py      # rewrite this page from docs/bench/latest.json
 ```
@@ -82,12 +84,21 @@ with default settings, and `similarity_search(k)` as the answer's sources (it ne
 - Retrieval p95 under 50 ms at 100k chunks: **{'met' if big['retrieval']['hybrid']['p95_ms'] < 50 else 'not met'}** for hybrid
   retrieval ({big['retrieval']['hybrid']['p95_ms']} ms), {'met' if big['retrieval']['dense_only']['p95_ms'] < 50 else 'not met'} for dense-only
   ({big['retrieval']['dense_only']['p95_ms']} ms). The index side is well inside it ({iv['p95_ms']} ms p95 given the
-  vector); embedding the question on this machine's two AVX2 cores is most of the rest.
+  vector); embedding the question is most of the rest.
 
-What this round changed, measured on this machine (p50 unless said otherwise):
+The previous run, on an earlier machine of this project (2 cores, AMD EPYC, AVX2 only, eager
+PyTorch about 2.5x slower), measured 71.3 ms hybrid p95 at 100k chunks, 55.0 ms of it embedding
+the question. Faster cores explain most of the difference. On this machine, before the first two
+changes below, the same 100k-chunk measurement gave 31.04 / 38.92 ms hybrid p50 / p95 (question
+embedding 21.42 / 29.37 ms); the second ONNX session raised peak RSS by about 460 MB.
+
+What the last two rounds changed (p50 unless said otherwise; the first two rows measured on this
+machine, the others on the earlier one):
 
 | change | before | after |
 |---|---|---|
+| a lone question embedded on both cores (a second, 2-thread ONNX session used only when no other question is in flight; overlapping questions keep one thread each, so throughput under load holds: 94 vs 98 queries/s with two in flight) | 20.0 / 26.6 ms p50 / p95 | 15.8 / 20.6 ms |
+| an answer embeds the question and the search text in one batch instead of two runs | 32.0 ms | 25.1 ms |
 | questions embedded with ONNX Runtime instead of eager PyTorch (same vectors, cosine 0.9999999) | 73 ms | 31 ms |
 | one collection per language, searched without a filter, instead of a metadata-filtered search per language (100k chunks) | 541 ms | 3.3 ms per language |
 | BM25: per-term impacts computed once, no sort to de-duplicate stems (100k chunks) | 17.3 ms | 4.5 ms |
@@ -95,8 +106,8 @@ What this round changed, measured on this machine (p50 unless said otherwise):
 
 ## The largest remaining cost
 
-At question time: embedding the question ({qe['p50_ms']} ms p50), now the bulk of every search and
-independent of the corpus size; int8 weights would roughly halve it again (measured 17 ms) but
+At question time: embedding the question ({qe['p50_ms']} ms p50), still the bulk of every search
+and independent of the corpus size; int8 weights would roughly halve it again (measured 17 ms on the earlier machine) but
 move query vectors by up to 1% (cosine 0.990 to the full-precision ones), which the calibrated
 refusal threshold would have to absorb: not done. At indexing time: embedding,
 {stages['embedding']} s of the {a['full_build_s']} s full build ({largest} is the largest stage),
