@@ -88,16 +88,22 @@ class Searcher:
         """
         from advisor.store import query
 
-        centre = self.settings.language_debias and len(self.collections) >= 2
+        offsets = self.language_offsets(qvec)
         merged: list[tuple[int, float, float]] = []
         for lang, col in self.collections.items():
-            offset = self.language_stats.offset(qvec, lang, self.settings.language_centring) if centre else 0.0
+            offset = offsets.get(lang, 0.0)
             for cid, sim in query(col, qvec, k, count=self.counts[lang]):
                 i = self.by_id.get(cid)
                 if i is not None:
                     merged.append((i, sim, sim - offset))
         merged.sort(key=lambda t: -t[2])
         return merged[:k]
+
+    def language_offsets(self, qvec: np.ndarray) -> dict[str, float]:
+        """What centring subtracts per language for this query (empty when the index holds one language)."""
+        if not (self.settings.language_debias and len(self.collections) >= 2):
+            return {}
+        return {lang: self.language_stats.offset(qvec, lang, self.settings.language_centring) for lang in self.collections}
 
     def keyword(self, query: str, k: int) -> list[tuple[int, float, float]]:
         return [(h.index, h.score, h.coverage) for h in self.bm25.search(query, k)]
