@@ -139,7 +139,7 @@ class Advisor:
             "history": history,
             "language": question_language(question, history),
             "query": query,
-            # embedded once: retrieval ranks with it and the composer scores sentences with it
+            # the question as asked: hits' similarities, the refusal rule and the composer use it
             "qvec": vecs[0],
             "svec": vecs[-1],
         }

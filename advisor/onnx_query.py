@@ -125,10 +125,10 @@ class OnnxQueryEncoder:
     """Embeds queries as the sentence-transformers model would (prompt, mean pooling, L2 norm).
 
     Two sessions of the same graph: one single-threaded, one using `idle_threads` cores. A question
-    embedded while no other is in flight runs on the wide session (measured on 2 cores: 15.7 / 20.1
-    ms p50/p95 against 20.3 / 27.5); questions arriving while one runs take the single-threaded
-    session, which keeps throughput under load (one thread per question is what scales: 97 vs 72
-    queries/s with two in flight, measured with one 2-thread session). The wide session does not
+    embedded while no other is in flight runs on the wide session (measured on 2 cores: 15.8 / 20.6
+    ms p50/p95 against 20.0 / 26.6 with one thread); questions arriving while one runs take the
+    single-threaded session, which keeps throughput under load (94 queries/s with two in flight,
+    against 98 with one thread each and 73 with a single 2-thread session). The wide session does not
     spin-wait after a run, so it leaves the cores to the rest of the answer. The second session
     costs the weights once more in memory (about 460 MB for multilingual-e5-small).
     """
