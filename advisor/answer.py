@@ -158,8 +158,6 @@ class Advisor:
             max_points=self.settings.max_points,
             sentence_margin=self.settings.sentence_margin,
             retrieval_query=inputs["query"],
-            language_offsets=self.reader.searcher().language_offsets(inputs["qvec"]),
-            passage_rank_weight=self.settings.passage_rank_weight,
         )
 
     def _answer_step(self, inputs: dict[str, Any]) -> Answer:

@@ -46,9 +46,8 @@ TEXTS = {
 class Candidate:
     hit_index: int
     text: str
-    similarity: float  # to the question, as measured: the absolute floor applies to it
-    score: float  # what sentences are ranked by
-    relative: float = 0.0  # similarity less its language's offset: comparable across languages
+    similarity: float
+    score: float
 
 
 def usable_sentence(s: str) -> bool:
@@ -61,25 +60,7 @@ def usable_sentence(s: str) -> bool:
     return not re.match(r"^(Bronnen|References|Bron|Source)\b", body)
 
 
-def candidates(
-    question_vec: np.ndarray,
-    hits: Sequence[Hit],
-    vectorize: Vectorize,
-    offsets: dict[str, float] | None = None,
-    rank_weight: float = 0.0,
-) -> tuple[list[Candidate], np.ndarray]:
-    """Usable sentences of the hits, scored against the question.
-
-    `offsets` is the language centring of retrieval (`retrieval.LanguageStats.offset`) for this
-    question: the model scores a sentence higher when it shares the question's language, so an
-    English question would otherwise quote loosely related English sentences over the Dutch
-    passage that retrieval ranked first. The margin uses the centred similarity; the absolute
-    floor stays on the measured one. A sentence's score is its centred similarity plus
-    `rank_weight` times its passage's fused retrieval score relative to the best passage's: the
-    fused ranking (dense and BM25) is the better judge of which passage answers, the sentence
-    similarity of what in it does.
-    """
-    offsets = offsets or {}
+def candidates(question_vec: np.ndarray, hits: Sequence[Hit], vectorize: Vectorize) -> tuple[list[Candidate], np.ndarray]:
     texts: list[str] = []
     owners: list[int] = []
     for i, h in enumerate(hits):
@@ -92,17 +73,17 @@ def candidates(
     vecs = vectorize(texts)
     sims = vecs @ question_vec
     out = []
-    top = max((h.score for h in hits), default=0.0) or 1.0
     for j, (s, i) in enumerate(zip(texts, owners)):
-        relative = float(sims[j]) - offsets.get(hits[i].chunk.language, 0.0)
-        out.append(Candidate(i, s, float(sims[j]), relative + rank_weight * hits[i].score / top, relative))
+        passage = hits[i].dense_similarity or 0.0
+        out.append(Candidate(i, s, float(sims[j]), 0.7 * float(sims[j]) + 0.3 * passage))
     return out, vecs
 
 
 def select(cands: list[Candidate], vecs: np.ndarray, n: int, floor: float, lam: float = 0.75, margin: float = 1.0) -> list[int]:
     """Maximal marginal relevance over sentences above the floor and within `margin` of the best."""
-    best = max((c.relative for c in cands), default=0.0)
-    pool = [j for j, c in enumerate(cands) if c.similarity >= floor and c.relative >= best - margin]
+    best = max((c.similarity for c in cands), default=0.0)
+    floor = max(floor, best - margin)
+    pool = [j for j, c in enumerate(cands) if c.similarity >= floor]
     if not pool and cands:
         pool = [max(range(len(cands)), key=lambda j: cands[j].score)]
     chosen: list[int] = []
@@ -176,13 +157,11 @@ def compose(
     retrieval_query: str = "",
     refusal_floor: float | None = None,
     refusal_keyword_coverage: float = 1.0,
-    language_offsets: dict[str, float] | None = None,
-    passage_rank_weight: float = 0.0,
 ) -> Answer:
     """Build the answer from the hits, or refuse when none is relevant enough."""
     if not hits or not is_covered(hits, refusal_threshold, refusal_floor, refusal_keyword_coverage):
         return refusal(question, language, hits, retrieval_query)
-    cands, vecs = candidates(question_vec, hits, vectorize, language_offsets, passage_rank_weight)
+    cands, vecs = candidates(question_vec, hits, vectorize)
     chosen = select(cands, vecs, max_points, sentence_threshold, margin=sentence_margin)
     if not chosen:
         return refusal(question, language, hits, retrieval_query)

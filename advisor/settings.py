@@ -123,14 +123,6 @@ class Settings(BaseSettings):
         0.05, description="A key point's similarity may be at most this far below the best sentence's."
     )
     max_points: int = Field(4, description="Most key points in an extractive answer.")
-    passage_rank_weight: float = Field(
-        0.2,
-        description=(
-            "How much a key point's passage rank counts next to the sentence's own similarity (its fused "
-            "retrieval score relative to the best passage's). Citation precision on the gold set: 0.448 "
-            "with the former scoring (raw sentence and passage similarity), 0.628 at 0.2, 0.644-0.648 at 0.3-0.5."
-        ),
-    )
 
     # Chroma
     chroma_server_url: str | None = Field(

@@ -130,33 +130,3 @@ def test_reader_follows_a_new_build(advisor: Advisor, settings: Settings, fake_e
     ans = advisor.answer("Hoe regel je de exit en het verdelen van bezittingen?")
     assert advisor.reader.searcher().build_id != first
     assert ans.citations[0].source == "nieuw.md"
-
-
-def test_key_points_follow_the_passage_retrieval_ranked_first_across_languages() -> None:
-    """An English question: the Dutch passage ranked first must not lose its sentences to a loosely
-    related English passage that the model scores higher only for sharing the question's language."""
-    nl = Chunk("n1", "nl.md", "NL", "nl", "S", None, 0, "Meet de relatie met een jaarlijkse gezamenlijke enquete onder beide teams.")
-    en = Chunk("e1", "en.md", "EN", "en", "S", None, 0, "The steering committee discusses performance and escalations every quarter.")
-    q = np.array([1.0, 0.0, 0.0], np.float32)
-    vecs = {
-        nl.text: np.array([0.80, 0.6, 0.0], np.float32),  # similarity 0.80
-        en.text: np.array([0.84, 0.0, 0.5426], np.float32),  # similarity 0.84: higher, same language as the question
-    }
-    hits = [Hit(nl, 0.016, dense_similarity=0.86), Hit(en, 0.012, dense_similarity=0.85)]
-    args = dict(refusal_threshold=0.5, sentence_threshold=0.5, sentence_margin=0.05, max_points=1)
-
-    def vectorize(ts):  # type: ignore[no-untyped-def]
-        return np.stack([vecs[t] for t in ts])  # unit vectors already
-
-    raw = compose("How do we measure the relationship?", "en", q, hits, vectorize, **args)  # type: ignore[arg-type]
-    assert [c.source for c in raw.citations] == ["en.md"]
-    offsets = {"en": 0.06, "nl": 0.0}  # the model's same-language lift for this question
-    centred = compose("How do we measure the relationship?", "en", q, hits, vectorize, language_offsets=offsets, **args)  # type: ignore[arg-type]
-    assert [c.source for c in centred.citations] == ["nl.md"]
-    # Without centring, the passage rank decides between sentences within the margin of the best one.
-    ranked = compose("How do we measure the relationship?", "en", q, hits, vectorize, passage_rank_weight=0.2, **args)  # type: ignore[arg-type]
-    assert [c.source for c in ranked.citations] == ["nl.md"]
-    # A sentence outside the margin is never quoted, whatever its passage's rank.
-    far = compose("How do we measure the relationship?", "en", q, hits, vectorize, passage_rank_weight=5.0,
-                  **{**args, "sentence_margin": 0.01})  # type: ignore[arg-type]
-    assert [c.source for c in far.citations] == ["en.md"]
