@@ -10,8 +10,8 @@ import functools
 import json
 import logging
 import sys
-from datetime import datetime, timezone
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 

@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unicodedata
@@ -116,13 +117,23 @@ def save_upload(settings: Settings, original_name: str, data: bytes) -> Saved:
         raise UploadError(f"'{name}' was refused: {problem}")
     root = Path(settings.corpus_dir).resolve()
     root.mkdir(parents=True, exist_ok=True)
-    target = (root / name).resolve()
-    if target.parent != root:
+    # `name` is one plain component, so the target is an entry of the corpus folder itself. It is
+    # not resolved: when that entry is a symbolic link, os.replace swaps the link for the upload
+    # and never writes to the file it pointed to (which may be outside the corpus, or another
+    # corpus document).
+    target = root / name
+    if target.parent != root or name in ("", ".", ".."):
         raise UploadError(f"'{name}' would land outside the corpus folder")
-    replaced = target.exists()
-    tmp = root / f".{name}.upload-{os.getpid()}-{threading.get_ident()}"
+    if target.is_dir() and not target.is_symlink():
+        raise UploadError(f"'{name}' is a folder in the corpus; give the file another name")
+    replaced = target.is_symlink() or target.exists()
+    # A fresh temporary file (O_EXCL: never through a link someone left under a predictable name).
+    fd, tmp_name = tempfile.mkstemp(dir=root, prefix=f".{name}.upload-")
+    tmp = Path(tmp_name)
     try:
-        tmp.write_bytes(data)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
@@ -133,14 +144,21 @@ def save_upload(settings: Settings, original_name: str, data: bytes) -> Saved:
 
 
 def corpus_files(settings: Settings) -> list[str]:
-    """Files on disk in the corpus, relative, hidden ones and the catalogue left out."""
+    """Files on disk in the corpus, relative, hidden ones and the catalogue left out.
+
+    A symbolic link is listed by its own name (so it can be removed, and the table can show why
+    indexing refused it), also when it points outside the corpus or nowhere; `rglob` does not
+    descend into linked folders, so nothing beyond the corpus is listed under a corpus name.
+    """
     root = Path(settings.corpus_dir).resolve()
     if not root.is_dir():
         return []
     out = []
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+        if any(part.startswith(".") for part in rel.parts) or not (path.is_file() or path.is_symlink()):
+            continue
+        if path.is_symlink() and path.is_dir():
             continue
         if rel.as_posix().lower() == "readme.md":
             continue
@@ -201,9 +219,18 @@ def remove_document(settings: Settings, source: str) -> str:
     from advisor.viewer import shown_name
 
     root = Path(settings.corpus_dir).resolve()
-    if source not in corpus_files(settings) or not (root / source).resolve().is_relative_to(root):
-        raise UploadError(f"'{shown_name(source)}' is not a file in the corpus")
-    path = (root / source).resolve()
+    refused = UploadError(f"'{shown_name(source)}' is not a file in the corpus")
+    if source not in corpus_files(settings):
+        raise refused
+    # The entry itself is removed: a symbolic link, never the file it points to. Its folder must
+    # really lie inside the corpus (a linked folder could lead anywhere).
+    entry = root / source
+    parent = entry.parent.resolve()
+    if not parent.is_relative_to(root):
+        raise refused
+    path = parent / entry.name
+    if not path.is_symlink() and not path.is_file():
+        raise refused
     path.unlink()
     return f"'{source}' was removed from the corpus. Start a re-index to remove it from the answers."
 
@@ -211,15 +238,35 @@ def remove_document(settings: Settings, source: str) -> str:
 # ---------------------------------------------------------------- background runs
 
 
-def settings_env(settings: Settings) -> dict[str, str]:
-    """The server's settings as ADVISOR_* variables, so a child process uses the very same ones."""
-    env = dict(os.environ)
+SECRET_SETTINGS = frozenset({"admin_password", "llm_api_key"})
+
+
+def settings_env(settings: Settings, *, llm_key: bool = False) -> dict[str, str]:
+    """The environment of an index or eval child: the server's settings as ADVISOR_* variables, so
+    the child uses the very same ones, and of the server's own environment only the allow-listed
+    variables that run Python (`advisor.guard.child_environment`): no password, no API key, no
+    variable of anything else that runs in the server.
+
+    `llm_key`: the child measures the configured LLM (the evaluation), so it gets the API key
+    (setting `llm_api_key`, or else OPENAI_API_KEY) when an LLM backend is configured.
+    """
+    from advisor.guard import child_environment
+
+    env = child_environment(extra=("ADVISOR_CONFIG",))
     for name, value in settings.model_dump().items():
-        if value is None or name == "admin_password":
+        if value is None or name in SECRET_SETTINGS:
             continue
         if isinstance(value, Path):
             value = str(value.resolve())
         env[f"ADVISOR_{name.upper()}"] = value if isinstance(value, str) else json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+    measures_llm = llm_key and settings.llm_backend != "none"
+    if measures_llm:
+        if settings.llm_api_key:
+            env["ADVISOR_LLM_API_KEY"] = settings.llm_api_key
+        elif os.environ.get("OPENAI_API_KEY"):
+            env["OPENAI_API_KEY"] = os.environ["OPENAI_API_KEY"]
+    if measures_llm or settings.chroma_server_url:  # servers the child must reach, perhaps through a proxy
+        env.update({k: v for k, v in os.environ.items() if k.lower() in ("http_proxy", "https_proxy", "all_proxy")})
     env.setdefault("HF_HUB_OFFLINE", "1")
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
     return env
@@ -274,7 +321,7 @@ class Runner:
                     stdout=out,
                     stderr=err,
                     stdin=subprocess.DEVNULL,
-                    env=settings_env(self.settings),
+                    env=settings_env(self.settings, llm_key=kind == "eval"),
                     text=True,
                     start_new_session=True,
                 )

@@ -5,6 +5,13 @@ build: the worker's address space is capped, it is killed at the time limit, and
 on with the next file in a fresh worker. The worker is a plain subprocess speaking a tiny
 length-prefixed pickle protocol over its pipes (`python -m advisor.guard`), so it works from any
 caller, guarded `__main__` or not.
+
+The worker gets only the environment it needs to run Python (`child_environment`), never the
+server's secrets: it parses files a maintainer did not necessarily write.
+
+Whoever needs bounded reading owns a `GuardedLoader` and closes it: the indexer one per build, the
+document viewer's `DocumentCache` one per app. A loader may be shared by threads: one request at a
+time goes to its worker.
 """
 
 from __future__ import annotations
@@ -15,46 +22,96 @@ import select
 import struct
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from advisor.loaders import LoadError, load_file
+from advisor.loaders import LoadError
 from advisor.types import Document
 
 _HEADER = struct.Struct("<Q")
+_READY = b"R"
+STARTUP_TIMEOUT = 60.0  # seconds a fresh worker may take to import the loaders (not counted in `timeout`)
+
+# What a child process may inherit from the server's environment: enough to run Python and the
+# numeric libraries the way the server does, nothing that could hold a secret.
+ENV_NAMES = frozenset(
+    {
+        "PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TERM",
+        "TMPDIR", "TMP", "TEMP", "PYTHONPATH", "PYTHONHOME", "PYTHONHASHSEED", "PYTHONUTF8",
+        "PYTHONIOENCODING", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PYTHONWARNINGS",
+        "VIRTUAL_ENV", "HF_HUB_OFFLINE", "HF_HOME", "HF_HUB_CACHE", "HF_HUB_DISABLE_TELEMETRY",
+        "TRANSFORMERS_OFFLINE", "SENTENCE_TRANSFORMERS_HOME", "TORCH_HOME", "XDG_CACHE_HOME",
+        "TOKENIZERS_PARALLELISM", "CUDA_VISIBLE_DEVICES", "NO_PROXY", "no_proxy",
+        "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE",
+    }
+)
+ENV_PREFIXES = ("LC_", "OMP_", "OPENBLAS_", "MKL_", "KMP_", "NUMEXPR_", "ORT_")
+
+
+def child_environment(environ: Mapping[str, str] | None = None, extra: Iterable[str] = ()) -> dict[str, str]:
+    """The allow-listed part of `environ` (default `os.environ`), plus the variables named in `extra`."""
+    environ = os.environ if environ is None else environ
+    keep = ENV_NAMES | frozenset(extra)
+    return {k: v for k, v in environ.items() if k in keep or k.startswith(ENV_PREFIXES)}
 
 
 class GuardedLoader:
-    """`load(path, source)` like `load_file`, but in a bounded worker process."""
+    """`load(path, source)` like `load_file`, but in a bounded worker process; safe to share between threads."""
 
     def __init__(self, timeout: float = 30.0, memory_mb: int = 2048, target: str = "advisor.loaders:load_file") -> None:
         self.timeout = timeout
         self.memory_mb = memory_mb
         self.target = target
         self._proc: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()  # one request at a time on the worker's pipes
 
     def _worker(self) -> subprocess.Popen[bytes]:
         if self._proc is None or self._proc.poll() is not None:
-            self._proc = subprocess.Popen(
+            proc = subprocess.Popen(
                 [sys.executable, "-m", "advisor.guard", str(self.memory_mb), self.target],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 cwd=os.getcwd(),
+                env=child_environment(),
             )
+            self._proc = proc
+            assert proc.stdout is not None
+            # Wait until it has imported the loaders, so `timeout` bounds reading, not start-up.
+            try:
+                if self._read_exact(proc.stdout.fileno(), 1, time.monotonic() + max(STARTUP_TIMEOUT, self.timeout)) != _READY:
+                    raise EOFError
+            except (TimeoutError, EOFError, OSError):
+                self._kill()
+                raise LoadError("the file reader could not be started") from None
         return self._proc
 
     def _kill(self) -> None:
         if self._proc is not None:
             self._proc.kill()
             self._proc.wait()
+            self._close_pipes(self._proc)
             self._proc = None
 
+    @staticmethod
+    def _close_pipes(proc: subprocess.Popen[bytes]) -> None:
+        for pipe in (proc.stdin, proc.stdout):
+            try:
+                if pipe is not None:
+                    pipe.close()
+            except OSError:
+                pass
+
     def _read_exact(self, fd: int, n: int, deadline: float) -> bytes:
+        # poll, not select: select() fails for descriptors past 1024, which a busy server reaches.
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
         buf = bytearray()
         while len(buf) < n:
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
+            if left <= 0 or not poller.poll(left * 1000):
                 raise TimeoutError
             part = os.read(fd, n - len(buf))
             if not part:
@@ -63,6 +120,10 @@ class GuardedLoader:
         return bytes(buf)
 
     def load(self, path: Path, source: str) -> Document:
+        with self._lock:
+            return self._load(path, source)
+
+    def _load(self, path: Path, source: str) -> Document:
         proc = self._worker()
         assert proc.stdin is not None and proc.stdout is not None
         request = pickle.dumps((str(path), source))
@@ -76,7 +137,7 @@ class GuardedLoader:
         except TimeoutError:
             self._kill()
             raise LoadError(f"reading took longer than {self.timeout:.0f} s; the file was skipped") from None
-        except (EOFError, BrokenPipeError, OSError):
+        except (EOFError, OSError, pickle.UnpicklingError, ValueError):
             self._kill()
             raise LoadError(f"reading needed more than {self.memory_mb} MB of memory or crashed the reader") from None
         if status == "ok":
@@ -84,31 +145,27 @@ class GuardedLoader:
         raise LoadError(value)
 
     def close(self) -> None:
-        if self._proc is not None:
-            if self._proc.stdin:
-                self._proc.stdin.close()
+        with self._lock:
+            proc, self._proc = self._proc, None
+            if proc is None:
+                return
+            if proc.stdin:
+                try:
+                    proc.stdin.close()
+                except OSError:
+                    pass
             try:
-                self._proc.wait(5)
+                proc.wait(5)
             except subprocess.TimeoutExpired:
-                self._proc.kill()
-            self._proc = None
+                proc.kill()
+                proc.wait()
+            self._close_pipes(proc)
 
     def __enter__(self) -> GuardedLoader:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-_SHARED: dict[tuple[float, int], GuardedLoader] = {}
-
-
-def shared_loader(timeout: float, memory_mb: int) -> GuardedLoader:
-    """One worker per process and limits, reused across builds (a worker starts in ~0.5 s)."""
-    key = (timeout, memory_mb)
-    if key not in _SHARED:
-        _SHARED[key] = GuardedLoader(timeout, memory_mb)
-    return _SHARED[key]
 
 
 def _serve(memory_mb: int, target: str) -> None:
@@ -120,6 +177,8 @@ def _serve(memory_mb: int, target: str) -> None:
     module, _, name = target.partition(":")
     fn = getattr(importlib.import_module(module), name)
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    stdout.write(_READY)
+    stdout.flush()
     while True:
         head = stdin.read(_HEADER.size)
         if len(head) < _HEADER.size:

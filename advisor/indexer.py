@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LOADER_VERSION = 4  # bump when loaders or chunking change what they produce
+LOADER_VERSION = 5  # bump when loaders or chunking change what they produce
 # How a build is laid out. 2: one vector collection per chunk language (ranking centres each
 # language on its own, and a filtered search is ~100x slower than a plain one at 100k chunks),
 # and the vectors as vectors.npy beside chunks.jsonl. A build of another layout is not opened.
@@ -192,6 +192,12 @@ def scan_corpus(corpus_dir: Path) -> tuple[dict[str, Path], list[FileFailure]]:
         if path.is_symlink() and not path.resolve().is_relative_to(root):
             refused.append(FileFailure(rel, "symbolic link pointing outside the corpus"))
             continue
+        if path.is_symlink() and not path.exists():
+            refused.append(FileFailure(rel, "symbolic link to a file that does not exist"))
+            continue
+        if not path.is_file():  # a FIFO or a socket would block or fail the reader
+            refused.append(FileFailure(rel, "not a regular file"))
+            continue
         if path.suffix.lower() not in LOADERS:
             refused.append(FileFailure(rel, f"unsupported file type '{path.suffix or '(none)'}'"))
             continue
@@ -301,48 +307,49 @@ def build_index(
         doc_chunks: dict[str, list[Chunk]] = {}
         to_load = [r for r in files if r in report.added or r in report.changed or not reuse]
         load_time = chunk_time = 0.0
-        from advisor.guard import shared_loader
+        from advisor.guard import GuardedLoader
 
-        guard = shared_loader(settings.load_timeout, settings.load_memory_mb)
-        for i, rel in enumerate(sorted(files)):
-            if rel not in to_load:
-                if rel in carried:
-                    report.failed.append(FileFailure(rel, prev_failed[rel]["reason"]))
-                else:
-                    doc_chunks[rel] = prev_chunks.get(rel, [])
-                    manifest[rel] = prev_manifest[rel]
-                continue
-            notify("loading", i + 1, len(files))
-            ts = time.perf_counter()
-            try:
-                doc = guard.load(files[rel], rel)
-            except LoadError as exc:
+        # A worker of this build's own, started at the first file to read and ended with the loop.
+        with GuardedLoader(settings.load_timeout, settings.load_memory_mb) as guard:
+            for i, rel in enumerate(sorted(files)):
+                if rel not in to_load:
+                    if rel in carried:
+                        report.failed.append(FileFailure(rel, prev_failed[rel]["reason"]))
+                    else:
+                        doc_chunks[rel] = prev_chunks.get(rel, [])
+                        manifest[rel] = prev_manifest[rel]
+                    continue
+                notify("loading", i + 1, len(files))
+                ts = time.perf_counter()
+                try:
+                    doc = guard.load(files[rel], rel)
+                except LoadError as exc:
+                    load_time += time.perf_counter() - ts
+                    reason = str(exc)
+                    if rel in prev_manifest:  # a broken new version must not lose the indexed one
+                        reason += "; the previously indexed version is kept"
+                        doc_chunks[rel] = prev_chunks.get(rel, [])
+                        manifest[rel] = prev_manifest[rel]
+                        if rel in report.changed:
+                            report.changed.remove(rel)
+                    else:
+                        with contextlib.suppress(ValueError):
+                            report.added.remove(rel)
+                    report.failed.append(FileFailure(rel, reason))
+                    continue
                 load_time += time.perf_counter() - ts
-                reason = str(exc)
-                if rel in prev_manifest:  # a broken new version must not lose the indexed one
-                    reason += "; the previously indexed version is kept"
-                    doc_chunks[rel] = prev_chunks.get(rel, [])
-                    manifest[rel] = prev_manifest[rel]
-                    if rel in report.changed:
-                        report.changed.remove(rel)
-                else:
-                    with contextlib.suppress(ValueError):
-                        report.added.remove(rel)
-                report.failed.append(FileFailure(rel, reason))
-                continue
-            load_time += time.perf_counter() - ts
-            ts = time.perf_counter()
-            chunks = chunk_document(doc, settings.chunk_size, settings.chunk_overlap)
-            chunk_time += time.perf_counter() - ts
-            doc_chunks[rel] = chunks
-            manifest[rel] = {
-                "sha256": hashes[rel],
-                "title": doc.title,
-                "language": doc.language,
-                "format": doc.format,
-                "chunks": len(chunks),
-                "indexed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            }
+                ts = time.perf_counter()
+                chunks = chunk_document(doc, settings.chunk_size, settings.chunk_overlap)
+                chunk_time += time.perf_counter() - ts
+                doc_chunks[rel] = chunks
+                manifest[rel] = {
+                    "sha256": hashes[rel],
+                    "title": doc.title,
+                    "language": doc.language,
+                    "format": doc.format,
+                    "chunks": len(chunks),
+                    "indexed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                }
         timings["loading"] = load_time
         timings["chunking"] = chunk_time
         all_chunks = [c for rel in sorted(doc_chunks) for c in doc_chunks[rel]]

@@ -499,7 +499,8 @@ class Generator:
             if found:
                 log.warning("withheld %d instruction-like sentence(s) of %s from the model", found, h.chunk.source)
             screened.append(text)
-        headings = [h.chunk.title + (f" - {h.chunk.section}" if h.chunk.section else "") for h in hits]
+        # Headings reach the model too (an index built before loading redacted them included).
+        headings = [redact_instructions(h.chunk.title + (f" - {h.chunk.section}" if h.chunk.section else ""))[0] for h in hits]
         return {
             "screened": screened,
             "passages": frame_passages(list(zip(headings, screened, strict=True)), inputs["nonce"]),

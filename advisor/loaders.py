@@ -6,6 +6,7 @@ it never names an absolute path, only the file's path relative to the corpus.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import logging
 import re
@@ -46,16 +47,84 @@ def _title_from(source: str) -> str:
 
 # ---------------------------------------------------------------- Markdown and plain text
 
-_MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+# Everything below runs in time linear in the line, whatever the line: a file is data someone
+# else wrote, and a regex that re-scans the rest of the line from every opening bracket costs
+# minutes on one long line. Each pattern therefore also matches, and leaves as it is, the stretch
+# where every later opener would fail for the same reason, so no stretch is scanned twice; the
+# results are those of the plain patterns (tests/test_loaders_linear.py compares them).
+
+_MD_HEADING = re.compile(r"(#{1,6})\s+(.+)")
+
+
+def _md_heading(line: str) -> tuple[int, str] | None:
+    """(level, text) of an ATX heading line, as `^(#{1,6})\\s+(.+?)\\s*#*\\s*$` would give, in linear time."""
+    m = _MD_HEADING.fullmatch(line)
+    if m is None:
+        return None
+    rest = m.group(2)
+    # The lazy (.+?) leaves the longest tail of the form \s* #* \s*, but keeps at least one character.
+    core = rest.rstrip().rstrip("#").rstrip()
+    return len(m.group(1)), rest[: max(len(core), 1)]
+
+
+_IMAGE = re.compile(r"!\[([^\]]*+)\]\([^)]*+\)|!\[[^\]]*+\](?!\()|!\[[^\]]*+\]\([^)]*+$|!\[[^\]]*+$")
+_LINK = re.compile(r"\[\]|\[([^\]]++)\]\([^)]*+\)|\[[^\]]*+\](?!\()|\[[^\]]*+\]\([^)]*+$|\[[^\]]*+$")
+_STRONG = re.compile(r"(\*\*|__)(.+?)\1")
+_CODE = re.compile(r"`([^`]*)`")
+_TAG = re.compile(r"<[^>]++>|<[^>]*+$")
+
+
+def _kept_or(group: int) -> Callable[[re.Match[str]], str]:
+    return lambda m: m.group(0) if m.group(group) is None else m.group(group)
+
+
+def _emphasis(line: str) -> str:
+    """`re.sub(r"(?<!\\w)([*_])(.+?)\\1(?!\\w)", r"\\2", line)` in linear time.
+
+    The regex scans to the end of the line from every opener without a closer; here each opener
+    looks up the first closer after it in a precomputed list.
+    """
+    if "*" not in line and "_" not in line:
+        return line
+    n = len(line)
+
+    def word(i: int) -> bool:
+        return 0 <= i < n and (line[i].isalnum() or line[i] == "_")
+
+    closers: dict[str, list[int]] = {"*": [], "_": []}
+    for i, ch in enumerate(line):
+        if ch in closers and not word(i + 1):
+            closers[ch].append(i)
+    out: list[str] = []
+    pos = i = 0
+    while i < n:
+        ch = line[i]
+        if ch in closers and not word(i - 1):
+            found = closers[ch]
+            k = bisect.bisect_left(found, i + 2)
+            if k < len(found):
+                q = found[k]
+                out.append(line[pos:i])
+                out.append(line[i + 1 : q])
+                pos = i = q + 1
+                continue
+        i += 1
+    out.append(line[pos:])
+    return "".join(out)
+
+
+_INLINE_MARKUP = re.compile(r"[\[*_`<]")
 
 
 def _strip_markdown_inline(line: str) -> str:
-    line = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", line)  # images become their alt text
-    line = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", line)  # links become their text
-    line = re.sub(r"(\*\*|__)(.+?)\1", r"\2", line)
-    line = re.sub(r"(?<!\w)([*_])(.+?)\1(?!\w)", r"\2", line)
-    line = re.sub(r"`([^`]*)`", r"\1", line)
-    line = re.sub(r"<[^>]+>", "", line)  # inline HTML is markup, not content
+    if not _INLINE_MARKUP.search(line):  # most lines: nothing to strip
+        return line
+    line = _IMAGE.sub(_kept_or(1), line)  # images become their alt text
+    line = _LINK.sub(_kept_or(1), line)  # links become their text
+    line = _STRONG.sub(r"\2", line)
+    line = _emphasis(line)
+    line = _CODE.sub(r"\1", line)
+    line = _TAG.sub(lambda m: "" if m.group(0).endswith(">") else m.group(0), line)  # inline HTML is markup, not content
     return line
 
 
@@ -77,10 +146,10 @@ def load_markdown(path: Path, source: str) -> Document:
         if line.strip().startswith("```"):
             in_code = not in_code
             continue
-        m = None if in_code else _MD_HEADING.match(line)
+        m = None if in_code else _md_heading(line)
         if m:
             flush()
-            level, heading = len(m.group(1)), _strip_markdown_inline(m.group(2)).strip()
+            level, heading = m[0], _strip_markdown_inline(m[1]).strip()
             if level == 1 and not title:
                 title = heading
                 continue
@@ -94,22 +163,28 @@ def load_markdown(path: Path, source: str) -> Document:
     return _document(source, title, pieces, "md")
 
 
+_ITEM = re.compile(r"([-*+\u2022]|\d+[.)])\s")
+
+
 def _unwrap(lines: list[str]) -> str:
-    """One line per paragraph or list item: hard-wrapped lines are joined back together."""
-    out: list[str] = []
+    """One line per paragraph or list item: hard-wrapped lines are joined back together.
+
+    Linear: a paragraph's lines are collected and joined once (appending to a growing string
+    copied it for every line: minutes for a paragraph of 200k short lines).
+    """
+    paragraphs: list[list[str]] = []
     joinable = False
     for line in lines:
         s = line.strip()
         if not s:
             joinable = False
             continue
-        item = bool(re.match(r"^([-*+\u2022]|\d+[.)])\s", s))
-        if joinable and not item and out:
-            out[-1] += " " + s
+        if joinable and paragraphs and not _ITEM.match(s):
+            paragraphs[-1].append(s)
         else:
-            out.append(s)
+            paragraphs.append([s])
         joinable = True
-    return "\n".join(out)
+    return "\n".join(" ".join(parts) for parts in paragraphs)
 
 
 def load_text(path: Path, source: str) -> Document:
@@ -134,9 +209,14 @@ class _VisibleText(HTMLParser):
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.stack: list[tuple[str, bool]] = []  # (tag, hidden)
+        # Open elements as (tag, hidden), with counts kept alongside so that neither "is anything
+        # open hidden?" nor "is this end tag open?" scans the stack: a file of 100k unclosed
+        # <div>s would make every tag cost 100k steps.
+        self.stack: list[tuple[str, bool]] = []
+        self.hidden_open = 0
+        self.open_tags: dict[str, int] = {}
         self.title = ""
-        self.head_title = ""
+        self.head_title_parts: list[str] = []
         self.in_title = False
         self.heading: tuple[int, list[str]] | None = None
         self.trail: list[str] = []
@@ -145,7 +225,19 @@ class _VisibleText(HTMLParser):
 
     @property
     def hidden(self) -> bool:
-        return any(h for _, h in self.stack)
+        return self.hidden_open > 0
+
+    @property
+    def head_title(self) -> str:
+        return "".join(self.head_title_parts)
+
+    def close(self) -> None:
+        # What the feed could not finish starts with a tag, comment or declaration that never ends.
+        # As in HTML5 (and CPython from 3.11.13 on) it runs to the end of the file and shows
+        # nothing; older html.parser re-scanned the rest of the file once per '<' (quadratic).
+        if len(self.rawdata) > 1 and self.rawdata.startswith("<") and not self.cdata_elem:
+            self.rawdata = ""
+        super().close()
 
     def flush(self) -> None:
         body = clean_text("".join(self.buf))
@@ -169,6 +261,8 @@ class _VisibleText(HTMLParser):
                 self.buf.append("\n")
             return
         self.stack.append((tag, hidden))
+        self.hidden_open += hidden
+        self.open_tags[tag] = self.open_tags.get(tag, 0) + 1
         if tag in _HEADINGS and not self.hidden:
             self.flush()
             self.heading = (_HEADINGS[tag], [])
@@ -182,13 +276,15 @@ class _VisibleText(HTMLParser):
             self.in_title = False
         if tag in _VOID:
             return
-        # pop to the matching tag; tolerate unclosed children
-        for i in range(len(self.stack) - 1, -1, -1):
-            if self.stack[i][0] == tag:
-                del self.stack[i:]
-                break
-        else:
+        # pop to the matching tag; tolerate unclosed children (amortised: each element is popped once)
+        if not self.open_tags.get(tag):
             return
+        while True:
+            name, hidden = self.stack.pop()
+            self.hidden_open -= hidden
+            self.open_tags[name] -= 1
+            if name == tag:
+                break
         if tag in _HEADINGS and self.heading is not None:
             level, parts = self.heading
             text = clean_text("".join(parts))
@@ -203,7 +299,7 @@ class _VisibleText(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if self.in_title:
-            self.head_title += data
+            self.head_title_parts.append(data)
             return
         if self.hidden:
             return
@@ -328,19 +424,22 @@ def _paragraphs(lines: list[tuple[str, float, float]]) -> str:
     """Re-join wrapped lines: a new paragraph starts at a larger vertical gap or a list item."""
     gaps = [abs(a[2] - b[2]) for a, b in zip(lines, lines[1:]) if a[2] and b[2]]
     step = sorted(gaps)[len(gaps) // 2] if gaps else 0.0
-    out: list[str] = []
+    out: list[list[str]] = []  # parts of each paragraph, joined once (linear, like `_unwrap`)
     prev_y: float | None = None
     for text, _, y in lines:
-        bullet = bool(re.match(r"^([-•*]|\d+[.)])\s", text))
+        bullet = bool(_PDF_ITEM.match(text))
         gap = abs(prev_y - y) if prev_y is not None and y else 0.0
         if not out or bullet or (step and gap > step * 1.3):
-            out.append(text)
-        elif out[-1].endswith("-") and not out[-1].endswith(" -"):
-            out[-1] = out[-1] + text
+            out.append([text])
         else:
-            out[-1] = out[-1] + " " + text
+            last = out[-1][-1]
+            hyphenated = last.endswith("-") and not last.endswith(" -")  # parts are stripped lines
+            out[-1].append(text if hyphenated else " " + text)
         prev_y = y
-    return "\n".join(out)
+    return "\n".join("".join(parts) for parts in out)
+
+
+_PDF_ITEM = re.compile(r"([-•*]|\d+[.)])\s")
 
 
 def _body_font_size(lines: list[tuple[str, float, float]]) -> float:
@@ -426,7 +525,8 @@ def _short(exc: BaseException) -> str:
 
 
 def _document(source: str, title: str, pieces: list[Piece], fmt: str) -> Document:
-    pieces = [Piece(redact_instructions(p.text)[0], p.section, p.page) for p in pieces if p.text.strip()]
+    # Text addressed to an AI system is removed from everything that reaches a model: text, headings, title.
+    pieces = [Piece(redact_instructions(p.text)[0], redact_instructions(p.section)[0], p.page) for p in pieces if p.text.strip()]
     if not pieces:
         raise LoadError("no text found in the file (empty document)")
     total = sum(len(p.text) for p in pieces)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from advisor.sanitize import escape_html, highlight_html, sanitize_markdown
+from advisor.sanitize import escape_html, highlight_html, safe_html, sanitize_markdown
 
 Turn = dict[str, Any]
 
@@ -95,6 +95,28 @@ def answer_markdown(answer: dict[str, Any], turn: int) -> str:
 def partial_markdown(text: str) -> str:
     """A streamed, unfinished answer: sanitized, citations not yet linkable."""
     return sanitize_markdown(text)
+
+
+# The chat shows HTML, not Markdown: `safe_html` output is one HTML block that Gradio's Markdown
+# pass (raw HTML allowed, then DOMPurify) leaves as it is, with nothing in it that loads or links out.
+
+
+def answer_html(answer: dict[str, Any], turn: int) -> str:
+    """The chat message of an answer as safe HTML: `answer_markdown`, rendered by `safe_html`.
+
+    Citations are `<a href="#src-<turn>-<n>">[n]</a>`; the notice is in `<em>`.
+    """
+    return safe_html(answer_markdown(answer, turn))
+
+
+def partial_html(text: str) -> str:
+    """A streamed, unfinished answer as safe HTML (text appended after it stays inside the same block)."""
+    return safe_html(partial_markdown(text))
+
+
+def question_html(question: str) -> str:
+    """The user's own message as safe HTML."""
+    return safe_html(sanitize_markdown(question))
 
 
 def _card(turn: int, c: dict[str, Any], language: str) -> str:

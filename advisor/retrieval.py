@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from advisor.fusion import cap_per_group, reciprocal_rank_fusion
-from advisor.indexer import builds_dir, current_build_id, layout_ok, load_build_chunks, read_build_info, vector_backend_for
+from advisor.indexer import (
+    builds_dir,
+    current_build_id,
+    layout_ok,
+    load_build_chunks,
+    read_build_info,
+    vector_backend_for,
+)
 from advisor.keyword import BM25Index
 from advisor.text import glossary_expansion
 from advisor.types import Chunk, Hit

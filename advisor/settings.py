@@ -155,6 +155,10 @@ class Settings(BaseSettings):
     upload_max_mb: float = Field(20.0, description="Largest upload accepted, in MiB.")
     feedback_path: Path = Field(Path("data/feedback.jsonl"), description="Where feedback is stored.")
     concurrency_limit: int = Field(4, description="Chat events answered at once by the UI.")
+    feedback_max_mb: float = Field(20.0, description="Size cap of the feedback log, in MiB; ratings beyond it are refused.")
+    feedback_per_minute: int = Field(10, description="Ratings one client address may send per minute.")
+    desk_idle_minutes: float = Field(30.0, description="A desk session ends after this many minutes without use.")
+    desk_max_hours: float = Field(8.0, description="A desk session ends this many hours after its login, used or not.")
 
     @classmethod
     def settings_customise_sources(

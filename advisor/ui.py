@@ -10,14 +10,12 @@ shows a short message: no stack trace and no server path reaches a page.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import os
 import secrets
 import tempfile
 import time
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,11 +24,13 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from advisor import desk, render
-from advisor.api import add_api_routes, health
-from advisor.feedback import append_feedback, read_feedback
+from advisor.access import DeskGate, RateLimit, RequestLimits, client_address
+from advisor.api import MAX_QUESTION, add_api_routes, health
+from advisor.feedback import FeedbackFull, append_feedback, read_feedback
 from advisor.indexer import read_progress
-from advisor.sanitize import plain_text, sanitize_markdown
-from advisor.viewer import document_html
+from advisor.sanitize import plain_text
+from advisor.text import detect_language
+from advisor.viewer import DocumentCache, document_html
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -49,6 +49,8 @@ EXAMPLES = (
     "What habits help partners handle cultural differences in an alliance?",
 )
 MAX_SUGGESTIONS = 4
+MAX_QUEUE_BODY = 2 * 2**20  # a Gradio call carries one question (refused past MAX_QUESTION) and small values
+MAX_UPLOAD_FILES = 10  # files per upload request, each at most settings.upload_max_mb
 STATUS_SECONDS = 3
 DESK_SECONDS = 2
 
@@ -122,18 +124,71 @@ def status_line(settings: Settings) -> str:
     return text
 
 
-def history_from_chat(chat: Sequence[Any] | None) -> list[dict[str, str]]:
-    """Chat messages as {role, content} with plain string content, for `Advisor.stream`."""
+MAX_TURNS = 50  # turns kept per session; older ones drop out of the conversation and its sources
+
+MESSAGES = {
+    "too_long": {
+        "nl": "Uw vraag is te lang: stel haar in ten hoogste {limit} tekens.",
+        "en": "Your question is too long: please ask it in at most {limit} characters.",
+    },
+    "no_index": {
+        "nl": "Er is nog geen index; een beheerder moet die eerst bouwen.",
+        "en": "There is no index yet; a maintainer must build it first.",
+    },
+    "failed": {
+        "nl": "Er ging iets mis bij het beantwoorden; probeer het opnieuw.",
+        "en": "Something went wrong while answering; please try again.",
+    },
+    "feedback_first": {"nl": "Stel eerst een vraag.", "en": "Ask a question first."},
+    "feedback_thanks": {"nl": "Dank voor uw feedback.", "en": "Thank you for your feedback."},
+    "feedback_again": {"nl": "U hebt dit antwoord al beoordeeld.", "en": "You have already rated this answer."},
+    "feedback_busy": {
+        "nl": "Te veel beoordelingen in korte tijd; probeer het over een minuut opnieuw.",
+        "en": "Too many ratings in a short time; please try again in a minute.",
+    },
+    "feedback_failed": {"nl": "De feedback kon niet worden opgeslagen.", "en": "The feedback could not be stored."},
+}
+
+
+def message(key: str, language: str | None, **values: Any) -> str:
+    """A short message for the person, in their language."""
+    return MESSAGES[key]["en" if language == "en" else "nl"].format(**values)
+
+
+def turns_language(turns: Sequence[dict[str, Any]] | None) -> str:
+    """The language of the conversation so far: that of its last answer."""
+    return str(((turns or [{}])[-1].get("answer") or {}).get("language") or "nl") if turns else "nl"
+
+
+def history_from_turns(turns: Sequence[dict[str, Any]] | None) -> list[dict[str, str]]:
+    """The conversation the server holds, as {role, content} messages for `Advisor.stream`.
+
+    It is built from the session's own turns, never from what a client sends: a conversation
+    taken from the client could carry file references that Gradio would copy and serve.
+    """
     out: list[dict[str, str]] = []
-    for m in chat or []:
-        if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
-            continue
-        content = m.get("content")
-        if isinstance(content, list):
-            content = " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-        if isinstance(content, str) and content.strip():
-            out.append({"role": str(m["role"]), "content": content})
+    for t in turns or []:
+        out.append({"role": "user", "content": str(t.get("question", ""))})
+        out.append({"role": "assistant", "content": str((t.get("answer") or {}).get("answer", ""))})
     return out
+
+
+def chat_messages(turns: Sequence[dict[str, Any]] | None) -> list[dict[str, str]]:
+    """What the chat shows: each turn's question and answer as safe HTML, from the session's turns."""
+    out: list[dict[str, str]] = []
+    for i, t in enumerate(turns or []):
+        out.append({"role": "user", "content": render.question_html(str(t.get("question", "")))})
+        out.append({"role": "assistant", "content": render.answer_html(t.get("answer") or {}, i)})
+    return out
+
+
+def check_question(question: str, turns: Sequence[dict[str, Any]] | None, limit: int) -> str | None:
+    """Why a question is not answered (in the person's language), or None to answer it."""
+    if len(question) > limit:
+        # The language of a short head is enough to choose the message; never the whole text.
+        language = detect_language(question[:300], default=turns_language(turns))  # type: ignore[arg-type]
+        return message("too_long", language, limit=limit)
+    return None
 
 
 def _buttons(answer: dict[str, Any] | None) -> list[Any]:
@@ -166,37 +221,47 @@ def build_app(
 
     advisor = advisor if advisor is not None else Advisor(settings)
     runner = desk.Runner(settings, index_command, eval_command)
+    gate = DeskGate(
+        settings.admin_password, idle_seconds=settings.desk_idle_minutes * 60, max_seconds=settings.desk_max_hours * 3600
+    )
+    feedback_limit = RateLimit(settings.feedback_per_minute, 60.0)
+    viewer_cache = DocumentCache(settings.load_timeout, settings.load_memory_mb)
 
-    def respond(message: str, chat: list[Any] | None, turns: list[dict[str, Any]] | None):  # type: ignore[no-untyped-def]
-        question = (message or "").strip()
-        turns = list(turns or [])
-        chat = list(chat or [])
+    def respond(text: str, turns: list[dict[str, Any]] | None):  # type: ignore[no-untyped-def]
+        """Answer one question of the session's conversation, streaming; the chat is redrawn from `turns`."""
+        question = (text or "").strip() if isinstance(text, str) else ""
+        turns = list(turns or [])[-MAX_TURNS:]
         keep = [gr.skip()] * (2 + MAX_SUGGESTIONS + 2)  # sources, turns, suggestions, copy, feedback note
         if not question:
-            yield (chat, "", *keep)
+            yield (gr.skip(), "", *keep)
             return
-        history = history_from_chat(chat)
-        chat = [*chat, {"role": "user", "content": sanitize_markdown(question)}, {"role": "assistant", "content": "…"}]
+        refusal = check_question(question, turns, MAX_QUESTION)
+        if refusal is not None:
+            gr.Warning(refusal)
+            yield (gr.skip(), gr.skip(), *keep)
+            return
+        shown = chat_messages(turns)
+        chat = [*shown, {"role": "user", "content": render.question_html(question)}, {"role": "assistant", "content": "…"}]
         yield (chat, "", *keep)
+        language = turns_language(turns)
         try:
-            for partial_text, final in advisor.stream(question, history):
+            for partial_text, final in advisor.stream(question, history_from_turns(turns)):
                 if final is None:
-                    chat[-1] = {"role": "assistant", "content": render.partial_markdown(partial_text) + " …"}
+                    chat[-1] = {"role": "assistant", "content": render.partial_html(partial_text)}
                     yield (chat, "", *keep)
                     continue
                 answer = final.to_json()
-                turns.append({"question": question, "answer": answer})
-                chat[-1] = {"role": "assistant", "content": render.answer_markdown(answer, len(turns) - 1)}
+                turns = [*turns, {"question": question, "answer": answer}][-MAX_TURNS:]
                 yield (
-                    chat, "", render.sources_html(turns), turns, *_buttons(answer),
+                    chat_messages(turns), "", render.sources_html(turns), turns, *_buttons(answer),
                     render.answer_with_sources_markdown(turns[-1]), "",
                 )
         except NoIndexError:
-            chat[-1] = {"role": "assistant", "content": "Er is nog geen index; een beheerder moet die eerst bouwen. · There is no index yet; a maintainer must build it first."}
+            chat[-1] = {"role": "assistant", "content": render.question_html(message("no_index", language))}
             yield (chat, "", *keep)
         except Exception:  # noqa: BLE001 - the person sees a short message, the log has the details
             log.exception("answering failed")
-            chat[-1] = {"role": "assistant", "content": "Er ging iets mis bij het beantwoorden; probeer het opnieuw. · Something went wrong while answering; please try again."}
+            chat[-1] = {"role": "assistant", "content": render.question_html(message("failed", language))}
             yield (chat, "", *keep)
 
     def ask_suggestion(topic: str, turns: list[dict[str, Any]] | None) -> str:
@@ -215,7 +280,7 @@ def build_app(
         except (ValueError, IndexError, KeyError, StopIteration, TypeError):
             return render.message_html_text("Deze bron is niet meer beschikbaar. · This source is no longer available.")
         try:
-            return document_html(settings, str(c["source"]), c.get("page"), str(c.get("section") or ""), c.get("highlights") or [], answer.get("language"))
+            return document_html(settings, str(c["source"]), c.get("page"), str(c.get("section") or ""), c.get("highlights") or [], answer.get("language"), cache=viewer_cache)
         except Exception:  # noqa: BLE001
             log.exception("document viewer failed")
             return render.message_html_text("Het document kon niet worden geopend. · The document could not be opened.")
@@ -223,7 +288,7 @@ def build_app(
     def document(source: str, page: int | None = None, section: str = "") -> str:
         """The document viewer's HTML for an indexed corpus document (relative path), at a page or section."""
         try:
-            return document_html(settings, source, page, section or "")
+            return document_html(settings, source, page, section or "", cache=viewer_cache)
         except Exception:  # noqa: BLE001
             log.exception("document viewer failed")
             return render.message_html_text("The document could not be opened.")
@@ -244,18 +309,35 @@ def build_app(
         path.write_text(render.conversation_markdown(turns), encoding="utf-8")
         return gr.update(value=str(path), visible=True)
 
-    def give_feedback(rating: str, comment: str, turns: list[dict[str, Any]] | None) -> tuple[str, str]:
+    def give_feedback(rating: str, comment: str, turns: list[dict[str, Any]] | None, request: gr.Request) -> tuple[Any, ...]:
+        """Store one rating of the last answer: once per answer, a few per minute per client, bounded in size."""
+        language = turns_language(turns)
         if not turns:
-            return comment, "Stel eerst een vraag. · Ask a question first."
+            return comment, message("feedback_first", language), gr.skip()
+        last = turns[-1]
+        if last.get("rated"):
+            return comment, message("feedback_again", language), gr.skip()
+        if not feedback_limit.allow(client_address(request)):
+            return comment, message("feedback_busy", language), gr.skip()
         try:
-            append_feedback(settings.feedback_path, turns[-1]["question"], turns[-1]["answer"], rating, comment)
+            append_feedback(settings.feedback_path, last["question"], last["answer"], rating, comment, max_bytes=int(settings.feedback_max_mb * 2**20))
+        except FeedbackFull:
+            log.warning("feedback log %s is full (%.0f MiB); rating not stored", Path(settings.feedback_path).name, settings.feedback_max_mb)
+            return comment, message("feedback_failed", language), gr.skip()
         except Exception:  # noqa: BLE001
             log.exception("storing feedback failed")
-            return comment, "De feedback kon niet worden opgeslagen. · The feedback could not be stored."
-        return "", "Dank voor uw feedback. · Thank you for your feedback."
+            return comment, message("feedback_failed", language), gr.skip()
+        turns = [*turns[:-1], {**last, "rated": rating}]
+        return "", message("feedback_thanks", language), turns
 
-    # Gradio's cache (uploads, exports) is cleared of files older than a day, every hour.
-    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 86400)) as blocks:
+    def rate_helpful(comment: str, turns: list[dict[str, Any]] | None, request: gr.Request) -> tuple[Any, ...]:
+        return give_feedback("helpful", comment, turns, request)
+
+    def rate_unhelpful(comment: str, turns: list[dict[str, Any]] | None, request: gr.Request) -> tuple[Any, ...]:
+        return give_feedback("not helpful", comment, turns, request)
+
+    # Gradio's cache (the maintainer's uploads, exports) is cleared of files older than an hour, every ten minutes.
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(600, 3600)) as blocks:
         turns_state = gr.State([])
         gr.Markdown(f"## {TITLE}")
         status = gr.Markdown(status_line(settings), elem_id="status-line")
@@ -274,7 +356,7 @@ def build_app(
                             examples=[{"text": q} for q in EXAMPLES],
                             placeholder="Stel een vraag over samenwerking tussen organisaties, in het Nederlands of Engels. · Ask about collaboration between organisations, in Dutch or English.",
                             feedback_options=None,
-                            buttons=["copy"],
+                            buttons=[],  # messages are HTML; "Copy answer with sources" gives the Markdown
                             sanitize_html=True,
                             latex_delimiters=[],
                             layout="panel",
@@ -287,6 +369,7 @@ def build_app(
                                 scale=5,
                                 max_lines=6,
                                 autofocus=True,
+                                max_length=MAX_QUESTION,
                             )
                             send = gr.Button("Vraag · Ask", variant="primary", scale=1, elem_id="ask")
                         with gr.Row(elem_id="suggestions"):
@@ -321,7 +404,7 @@ def build_app(
                         )
 
             if settings.admin_password:
-                _desk_tab(settings, runner)
+                _desk_tab(settings, runner, gate)
 
         # Answering is CPU-bound (embedding the question, scoring sentences) and the Advisor is
         # thread-safe, so answers run in parallel up to `concurrency_limit` and further questions
@@ -329,7 +412,8 @@ def build_app(
         # make one slow answer hold up everyone. All ways into an answer share the one pool.
         answer_events: dict[str, Any] = {"concurrency_limit": settings.concurrency_limit, "concurrency_id": "answer"}
         outputs = [chatbot, msg, sources, turns_state, *suggestion_buttons, copy_box, feedback_note]
-        inputs = [msg, chatbot, turns_state]
+        # The chat itself is never an input: the conversation is the session's own `turns_state`.
+        inputs = [msg, turns_state]
         msg.submit(respond, inputs, outputs, api_name="ask", **answer_events)
         send.click(respond, inputs, outputs, api_visibility="private", **answer_events)
         chatbot.example_select(pick_example, None, msg, api_visibility="private", queue=False).then(
@@ -348,11 +432,14 @@ def build_app(
         clear_btn.click(reset, None, [turns_state, sources, *suggestion_buttons, copy_box, feedback_note, export_file], api_visibility="private")
         chatbot.clear(reset, None, [turns_state, sources, *suggestion_buttons, copy_box, feedback_note, export_file], api_visibility="private")
         export_btn.click(export, turns_state, export_file, api_name="export")
-        helpful.click(partial(give_feedback, "helpful"), [comment, turns_state], [comment, feedback_note], api_name="feedback_helpful")
-        unhelpful.click(partial(give_feedback, "not helpful"), [comment, turns_state], [comment, feedback_note], api_name="feedback_not_helpful")
+        helpful.click(rate_helpful, [comment, turns_state], [comment, feedback_note, turns_state], api_name="feedback_helpful")
+        unhelpful.click(rate_unhelpful, [comment, turns_state], [comment, feedback_note, turns_state], api_name="feedback_not_helpful")
 
     app = FastAPI(title="Alliance Advisor", docs_url=None, redoc_url=None, openapi_url=None)
     add_api_routes(app, advisor, settings)
+    app.add_middleware(
+        RequestLimits, gate=gate, max_body=MAX_QUEUE_BODY, max_upload=int(settings.upload_max_mb * 2**20) * MAX_UPLOAD_FILES + 2**16
+    )
     blocked = [str(Path(p).resolve()) for p in (settings.index_dir, settings.corpus_dir, Path(settings.feedback_path).parent)]
     app = gr.mount_gradio_app(
         app,
@@ -370,19 +457,70 @@ def build_app(
         css=CSS,
         head=HEAD,
     )
+    # Gradio checks that a file a client names lies in its upload cache only once `has_launched`
+    # is set, which `launch()` does and `mount_gradio_app` does not (reported upstream, see
+    # docs/security.md). This app is mounted, so it sets the flag itself; the chat takes no file
+    # from a client in any case.
+    blocks.has_launched = True
     app.state.runner = runner
     app.state.advisor = advisor
+    app.state.gate = gate
+    app.state.viewer_cache = viewer_cache
     return app, blocks
 
 
-def _desk_tab(settings: Settings, runner: desk.Runner) -> None:
-    """The maintainer's tab: a password first, then uploads, the corpus, re-index, evaluation, feedback."""
-    assert settings.admin_password
-    password_bytes = settings.admin_password.encode()
+SET_DESK_COOKIE = """(token) => {
+  document.cookie = 'advisor_desk=' + (token || '') + '; path=/; SameSite=Strict' + (token ? '' : '; max-age=0');
+}"""
 
-    def require(ok: bool) -> None:
-        if not ok:
-            raise gr.Error("Log eerst in. · Log in first.")
+CLICK_UNLOCK = "() => { const b = document.querySelector('#desk-unlock'); if (b) b.click(); }"
+
+
+def in_upload_cache(path: str | Path, cache_dir: str | Path) -> bool:
+    """Whether `path` is a file Gradio's upload route wrote (inside its cache), not a server path."""
+    try:
+        resolved = Path(path).resolve(strict=True)
+    except (OSError, RuntimeError):
+        return False
+    root = Path(cache_dir).resolve()
+    return resolved.is_relative_to(root) and resolved != root and resolved.is_file()
+
+
+def desk_upload_lines(settings: Settings, files: Sequence[Any] | None, cache_dir: str | Path) -> list[str]:
+    """Save uploaded files into the corpus, one line of result per file; only files from the upload cache."""
+    lines: list[str] = []
+    limit = settings.upload_max_mb * 2**20
+    for f in files or []:
+        path = Path(str(f))
+        if not in_upload_cache(path, cache_dir):
+            log.warning("desk upload refused: %s is not a file the upload route received", path.name)
+            lines.append(f"- refused: '{path.name}' was not uploaded through this page")
+            continue
+        try:
+            if path.stat().st_size > limit:
+                raise desk.UploadError(f"'{path.name}' is over the upload limit of {settings.upload_max_mb:g} MiB")
+            saved = desk.save_upload(settings, path.name, path.read_bytes())
+            lines.append(f"- {saved.name}: {'replaced' if saved.replaced else 'added'} ({_size(saved.size)})")
+        except desk.UploadError as exc:
+            lines.append(f"- refused: {exc}")
+        except OSError:
+            lines.append(f"- refused: '{path.name}' could not be read")
+        finally:
+            path.unlink(missing_ok=True)  # the cached copy is not kept once it is in the corpus (or refused)
+    if not lines:
+        lines.append("Choose one or more files first.")
+    elif any(not ln.startswith("- refused") for ln in lines):
+        lines.append("\nStart a re-index to use the new documents in answers.")
+    return lines
+
+
+def _desk_tab(settings: Settings, runner: desk.Runner, gate: DeskGate) -> None:
+    """The maintainer's tab: one login, then uploads, the corpus, re-index, evaluation, feedback."""
+    from gradio.utils import get_upload_folder
+
+    def require(token: str | None, request: gr.Request) -> None:
+        if not gate.check(token, client_address(request)):
+            raise gr.Error("Log eerst in (of opnieuw: de sessie is verlopen). · Log in first (or again: the session has expired).")
 
     def table() -> list[list[Any]]:
         return [[plain_text(str(v)) if isinstance(v, str) else v for v in row] for row in desk.corpus_rows(settings)]
@@ -396,42 +534,32 @@ def _desk_tab(settings: Settings, runner: desk.Runner) -> None:
 
     def feedback_rows() -> list[list[Any]]:
         return [
-            [r.get("time", ""), r.get("rating", ""), r.get("question", ""), r.get("comment", ""), str(r.get("answer", ""))[:300]]
+            [r.get("time", ""), r.get("rating", ""), str(r.get("question", ""))[:500], str(r.get("comment", ""))[:500], str(r.get("answer", ""))[:300]]
             for r in read_feedback(settings.feedback_path)
         ]
 
-    def unlock(password: str) -> tuple[Any, ...]:
-        if not hmac.compare_digest((password or "").encode(), password_bytes):
-            time.sleep(1.0)  # slows down guessing
-            return (False, gr.skip(), gr.skip(), "Onjuist wachtwoord. · Wrong password.", gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), "")
+    def unlock(password: str, request: gr.Request) -> tuple[Any, ...]:
+        result = gate.login(password, client_address(request))
+        if not result.ok:
+            note = "Onjuist wachtwoord. · Wrong password."
+            if result.wait_seconds > 0:
+                note += f" Wacht {result.wait_seconds:.0f} s voor een nieuwe poging. · Wait {result.wait_seconds:.0f} s before trying again."
+            return (None, gr.skip(), gr.skip(), note, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), "", "")
         return (
-            True, gr.update(visible=False), gr.update(visible=True), "", gr.Timer(active=True),
-            table(), files_choice(), eval_view(), feedback_rows(), "",
+            result.token, gr.update(visible=False), gr.update(visible=True), "", gr.Timer(active=True),
+            table(), files_choice(), eval_view(), feedback_rows(), "", result.token,
         )
 
-    def upload(ok: bool, files: list[str] | None) -> tuple[Any, ...]:
-        require(ok)
-        lines: list[str] = []
-        limit = settings.upload_max_mb * 2**20
-        for f in files or []:
-            path = Path(f)
-            try:
-                if path.stat().st_size > limit:
-                    raise desk.UploadError(f"'{path.name}' is over the upload limit of {settings.upload_max_mb:g} MiB")
-                saved = desk.save_upload(settings, path.name, path.read_bytes())
-                lines.append(f"- {saved.name}: {'replaced' if saved.replaced else 'added'} ({_size(saved.size)})")
-            except desk.UploadError as exc:
-                lines.append(f"- refused: {exc}")
-            except OSError:
-                lines.append(f"- refused: '{path.name}' could not be read")
-        if not lines:
-            lines.append("Choose one or more files first.")
-        elif any(not ln.startswith("- refused") for ln in lines):
-            lines.append("\nStart a re-index to use the new documents in answers.")
-        return "\n".join(lines), table(), files_choice(), None
+    def lock(token: str | None) -> tuple[Any, ...]:
+        gate.logout(token)
+        return None, gr.update(visible=True), gr.update(visible=False), "Uitgelogd. · Logged out.", gr.Timer(active=False), ""
 
-    def remove(ok: bool, source: str | None) -> tuple[Any, ...]:
-        require(ok)
+    def upload(token: str | None, files: list[str] | None, request: gr.Request) -> tuple[Any, ...]:
+        require(token, request)
+        return "\n".join(desk_upload_lines(settings, files, get_upload_folder())), table(), files_choice(), None
+
+    def remove(token: str | None, source: str | None, request: gr.Request) -> tuple[Any, ...]:
+        require(token, request)
         if not source:
             return "Choose a document first.", gr.skip(), gr.skip()
         try:
@@ -442,24 +570,24 @@ def _desk_tab(settings: Settings, runner: desk.Runner) -> None:
             message = f"'{source}' could not be removed."
         return message, table(), files_choice()
 
-    def reindex(ok: bool) -> str:
-        require(ok)
+    def reindex(token: str | None, request: gr.Request) -> str:
+        require(token, request)
         try:
             return runner.start_index()
         except OSError:
             log.exception("starting the re-index failed")
             return "The re-index could not be started."
 
-    def evaluate(ok: bool) -> str:
-        require(ok)
+    def evaluate(token: str | None, request: gr.Request) -> str:
+        require(token, request)
         try:
             return runner.start_eval()
         except OSError:
             log.exception("starting the evaluation failed")
             return "The evaluation could not be started."
 
-    def tick(ok: bool, seen: str) -> tuple[Any, ...]:
-        if not ok:
+    def tick(token: str | None, seen: str, request: gr.Request) -> tuple[Any, ...]:
+        if not gate.check(token, client_address(request), touch=False):
             return (gr.skip(),) * 6
         index_text = runner.index_status()
         eval_text = runner.eval_status()
@@ -469,19 +597,27 @@ def _desk_tab(settings: Settings, runner: desk.Runner) -> None:
             return index_text, eval_text, gr.skip(), gr.skip(), gr.skip(), seen
         return index_text, eval_text, table(), files_choice(), eval_view(), key
 
-    def refresh_feedback(ok: bool) -> list[list[Any]]:
-        require(ok)
+    def refresh_feedback(token: str | None, request: gr.Request) -> list[list[Any]]:
+        require(token, request)
         return feedback_rows()
 
+    def status(token: str | None, request: gr.Request) -> dict[str, str]:
+        """What the desk shows about the re-index and the evaluation, for scripts that watch them."""
+        require(token, request)
+        return {"index": runner.index_status(), "eval": runner.eval_status()}
+
     with gr.Tab("Beheer · Maintainer", id="desk"):
-        ok_state = gr.State(False)
+        token_state = gr.State(None)
         seen_state = gr.State("")
+        # The session token, also set as a cookie: uploads into Gradio's cache need it (advisor.access).
+        token_box = gr.Textbox(visible="hidden", elem_id="desk-token")
         desk_timer = gr.Timer(DESK_SECONDS, active=False)
         with gr.Row() as login_row:
             password = gr.Textbox(label="Wachtwoord · Password", type="password", elem_id="desk-password", scale=3)
             login = gr.Button("Ontgrendel · Unlock", scale=1, elem_id="desk-unlock")
         login_note = gr.Markdown("", elem_id="desk-login-note")
         with gr.Column(visible=False, elem_id="desk-controls") as controls:
+            logout = gr.Button("Uitloggen · Log out", size="sm", elem_id="desk-logout")
             gr.Markdown("### Documenten · Documents")
             with gr.Row():
                 uploads = gr.File(
@@ -516,25 +652,24 @@ def _desk_tab(settings: Settings, runner: desk.Runner) -> None:
                 headers=desk.FEEDBACK_COLUMNS, interactive=False, wrap=True, label="Feedback", elem_id="desk-feedback", max_height=420
             )
 
-        unlock_outputs = [ok_state, login_row, controls, login_note, desk_timer, corpus_table, remove_choice, eval_frame, feedback_table, password]
-        login.click(unlock, password, unlock_outputs, api_name="desk_unlock")
-        password.submit(unlock, password, unlock_outputs, api_visibility="private")
-        upload_btn.click(upload, [ok_state, uploads], [upload_note, corpus_table, remove_choice, uploads], api_name="desk_upload")
-        remove_btn.click(remove, [ok_state, remove_choice], [remove_note, corpus_table, remove_choice], api_name="desk_remove")
-        reindex_btn.click(reindex, ok_state, index_note, api_name="desk_reindex").then(lambda: "", None, upload_note, api_visibility="private")
-        eval_btn.click(evaluate, ok_state, eval_note, api_name="desk_eval")
-        feedback_btn.click(refresh_feedback, ok_state, feedback_table, api_name="desk_feedback")
+        unlock_outputs = [token_state, login_row, controls, login_note, desk_timer, corpus_table, remove_choice, eval_frame, feedback_table, password, token_box]
+        # The one endpoint that takes the password; Enter in the field clicks the same button.
+        login.click(unlock, password, unlock_outputs, api_name="desk_unlock", concurrency_limit=4).then(
+            None, token_box, None, js=SET_DESK_COOKIE, api_visibility="private"
+        )
+        password.submit(None, None, None, js=CLICK_UNLOCK, api_visibility="private")
+        logout.click(lock, token_state, [token_state, login_row, controls, login_note, desk_timer, token_box], api_name="desk_logout").then(
+            None, token_box, None, js=SET_DESK_COOKIE, api_visibility="private"
+        )
+        upload_btn.click(upload, [token_state, uploads], [upload_note, corpus_table, remove_choice, uploads], api_name="desk_upload")
+        remove_btn.click(remove, [token_state, remove_choice], [remove_note, corpus_table, remove_choice], api_name="desk_remove")
+        reindex_btn.click(reindex, token_state, index_note, api_name="desk_reindex").then(lambda: "", None, upload_note, api_visibility="private")
+        eval_btn.click(evaluate, token_state, eval_note, api_name="desk_eval")
+        feedback_btn.click(refresh_feedback, token_state, feedback_table, api_name="desk_feedback")
         desk_timer.tick(
-            tick, [ok_state, seen_state], [index_note, eval_note, corpus_table, remove_choice, eval_frame, seen_state],
+            tick, [token_state, seen_state], [index_note, eval_note, corpus_table, remove_choice, eval_frame, seen_state],
             show_progress="hidden", api_visibility="private",
         )
-        def status(password: str) -> dict[str, str]:
-            """What the desk shows about the re-index and the evaluation, for scripts that watch them."""
-            if not hmac.compare_digest((password or "").encode(), password_bytes):
-                time.sleep(1.0)
-                raise gr.Error("Wrong password.")
-            return {"index": runner.index_status(), "eval": runner.eval_status()}
-
         gr.api(status, api_name="desk_status")
 
 

@@ -1,8 +1,9 @@
 """The document viewer: a cited document's text, opened at the cited section or page.
 
 It reads only documents of the current index build whose resolved path lies inside the corpus
-folder, through the same loaders as indexing, and renders their text escaped: nothing of the file
-is served as it is, and no file outside the corpus is ever opened.
+folder, through the same bounded reader as indexing (a worker process with the settings' time and
+memory limits, see `DocumentCache`), and renders their text escaped: nothing of the file is served
+as it is, and no file outside the corpus is ever opened.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from collections import OrderedDict
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from advisor.guard import GuardedLoader
 from advisor.indexer import current_build_id, read_build_info
-from advisor.loaders import LOADERS, LoadError, load_file
+from advisor.loaders import LOADERS, LoadError
 from advisor.render import labels
 from advisor.sanitize import escape_html, highlight_html
 from advisor.types import Document
@@ -63,29 +65,67 @@ def resolve_document(settings: Settings, source: str) -> Path:
 
 
 class DocumentCache:
-    """A few recently opened documents, so flipping between citations does not re-parse a PDF."""
+    """Documents recently opened in the viewer, read by the indexer's bounded reader.
 
-    def __init__(self, size: int = 16) -> None:
+    The viewer parses the file as it is now, which a maintainer may have replaced since the build
+    that listed it: so it reads through a `GuardedLoader` of its own (a worker process with the
+    settings' time and memory bounds), never in the server process, and it remembers failures as
+    well as documents, keyed by (source, mtime_ns, size), so a file that cannot be read costs one
+    attempt per version, not one per click. Owned by whoever builds the app; `close()` ends the
+    worker. Safe to share between threads: loads run one at a time, and a document that another
+    thread is loading is waited for, not read twice.
+    """
+
+    def __init__(self, timeout: float, memory_mb: int, size: int = 16) -> None:
         self.size = size
+        self.loader = GuardedLoader(timeout, memory_mb)
         self.items: OrderedDict[tuple[str, int, int], Document] = OrderedDict()
-        self.lock = threading.Lock()
+        self.failures: OrderedDict[tuple[str, int, int], str] = OrderedDict()
+        self.lock = threading.Lock()  # guards the two tables
+        self.load_lock = threading.Lock()  # one read at a time (the worker serves one anyway)
+
+    def _known(self, key: tuple[str, int, int]) -> Document | None:
+        with self.lock:
+            if key in self.failures:
+                self.failures.move_to_end(key)
+                raise LoadError(self.failures[key])
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        return None
 
     def load(self, path: Path, source: str) -> Document:
         st = path.stat()
         key = (source, st.st_mtime_ns, st.st_size)
-        with self.lock:
-            if key in self.items:
-                self.items.move_to_end(key)
-                return self.items[key]
-        doc = load_file(path, source)
-        with self.lock:
-            self.items[key] = doc
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-        return doc
+        doc = self._known(key)
+        if doc is not None:
+            return doc
+        with self.load_lock:
+            doc = self._known(key)  # read by another thread while this one waited
+            if doc is not None:
+                return doc
+            try:
+                doc = self.loader.load(path, source)
+            except LoadError as exc:
+                self._remember(self.failures, key, str(exc), 4 * self.size)
+                raise
+            self._remember(self.items, key, doc, self.size)
+            return doc
 
+    def _remember(self, table: OrderedDict, key: tuple[str, int, int], value: object, size: int) -> None:  # type: ignore[type-arg]
+        with self.lock:
+            table[key] = value
+            while len(table) > size:
+                table.popitem(last=False)
 
-_CACHE = DocumentCache()
+    def close(self) -> None:
+        self.loader.close()
+
+    def __enter__(self) -> DocumentCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def document_html(
@@ -97,15 +137,25 @@ def document_html(
     language: str | None = None,
     cache: DocumentCache | None = None,
 ) -> str:
-    """The document's text as escaped HTML, the cited place marked `id="doc-target"`."""
+    """The document's text as escaped HTML, the cited place marked `id="doc-target"`.
+
+    `cache` is the app's `DocumentCache`; without one, a cache (and its reader process) is made
+    for this call and closed after it.
+    """
     lab = labels(language)
+    own = cache is None
     try:
         path = resolve_document(settings, source)
-        doc = (cache or _CACHE).load(path, PurePosixPath(source).as_posix())
+        if cache is None:
+            cache = DocumentCache(settings.load_timeout, settings.load_memory_mb)
+        doc = cache.load(path, PurePosixPath(source).as_posix())
     except (DocumentUnavailable, LoadError, OSError):
         langs = [language] if language in ("nl", "en") else ["nl", "en"]
         text = " · ".join(labels(x)["unavailable"].format(name=shown_name(source)) for x in langs)
         return f'<div class="doc-viewer"><p class="doc-error">{html.escape(text)}</p></div>'
+    finally:
+        if own and cache is not None:
+            cache.close()
 
     pieces = list(doc.pieces)
     note = ""

@@ -162,6 +162,8 @@ def make_bad_corpus(root: Path, tmp: Path) -> tuple[dict[str, str], dict[str, st
         "enorm.txt": "over the limit",
         "te-veel-tekst.txt": "exceeds the limit",
         "link-naar-buiten.md": "symbolic link pointing outside the corpus",
+        "link-naar-niets.md": "symbolic link to a file that does not exist",
+        "pijp.md": "not a regular file",
         "html-met-nul.html": "binary content",
         "kapot-utf8.html": "not valid UTF-8",
         "sub/dir/diep-leeg.md": "empty file (0 bytes)",
@@ -187,6 +189,8 @@ def make_bad_corpus(root: Path, tmp: Path) -> tuple[dict[str, str], dict[str, st
     outside = tmp / "outside-secret.md"
     outside.write_text("# Geheim\n\nDit staat buiten de kennisbank.\n")
     os.symlink(outside, root / "link-naar-buiten.md")
+    os.symlink(root / "bestaat-niet.md", root / "link-naar-niets.md")  # dangling, inside the corpus
+    os.mkfifo(root / "pijp.md")  # reading it would block the build
     (root / "sub" / "dir").mkdir(parents=True)
     (root / "sub" / "dir" / "diep-leeg.md").write_bytes(b"")
     (root / ".verborgen.md").write_text("# Verborgen\n\nHidden files are not indexed.\n")

@@ -20,7 +20,6 @@ import numpy as np
 import pytest
 
 from advisor.indexer import builds_dir, current_build_id, load_build_chunks, read_build_info
-from advisor.settings import Settings
 from advisor.store import all_ids, query
 
 pytestmark = pytest.mark.load

@@ -58,26 +58,33 @@ class LiveApp:
             self.server.force_exit = True
             self.thread.join(timeout=5)
         self.app.state.runner.stop_all()
+        self.app.state.viewer_cache.close()
         self.blocks.close()
 
 
-def launch(settings: Settings, advisor: Any, index_command: Sequence[str] | None = None, eval_command: Sequence[str] | None = None) -> LiveApp:
-    """Serve `build_app` with uvicorn on a free loopback port in a background thread."""
+def serve_asgi(app: Any, name: str = "app") -> tuple[str, Any, threading.Thread]:
+    """Serve an ASGI app with uvicorn on a free loopback port in a background thread."""
     import uvicorn
 
-    from advisor.ui import build_app
-
-    app, blocks = build_app(settings, advisor, index_command=index_command, eval_command=eval_command)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", timeout_graceful_shutdown=1))
-    thread = threading.Thread(target=server.run, daemon=True, name=f"uvicorn-{port}")
+    thread = threading.Thread(target=server.run, daemon=True, name=f"uvicorn-{name}-{port}")
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the app did not start")
+            raise RuntimeError(f"the {name} did not start")
         time.sleep(0.05)
-    return LiveApp(f"http://127.0.0.1:{port}/", settings, app, blocks, server, thread)
+    return f"http://127.0.0.1:{port}/", server, thread
+
+
+def launch(settings: Settings, advisor: Any, index_command: Sequence[str] | None = None, eval_command: Sequence[str] | None = None) -> LiveApp:
+    """Serve `build_app` on a free loopback port in a background thread."""
+    from advisor.ui import build_app
+
+    app, blocks = build_app(settings, advisor, index_command=index_command, eval_command=eval_command)
+    url, server, thread = serve_asgi(app)
+    return LiveApp(url, settings, app, blocks, server, thread)
 
 
 def ui_settings(root: Path, *, fake: bool = True, **overrides: Any) -> Settings:

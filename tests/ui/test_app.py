@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
@@ -16,21 +17,37 @@ from advisor.indexer import index_lock
 from tests.ui.conftest import EVIL, PASSWORD, TRACKER, LiveApp, wait_for
 
 
-def _text(message: dict[str, Any]) -> str:
+def _html(message: dict[str, Any]) -> str:
     content = message["content"]
     if isinstance(content, list):
         return " ".join(part.get("text", "") for part in content if isinstance(part, dict))
     return str(content)
 
 
-def ask(client: Client, question: str, chat: list[Any] | None = None) -> dict[str, Any]:
-    chat_out, box, sources, copy_md, note = client.predict(question, chat or [], api_name="/ask")
-    return {"chat": chat_out, "box": box, "sources": sources, "copy": copy_md, "note": note, "answer": _text(chat_out[-1])}
+def _text(message: dict[str, Any]) -> str:
+    """A chat message's visible text (the chat shows sanitized HTML)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", _html(message))).strip()
+
+
+def ask(client: Client, question: str) -> dict[str, Any]:
+    """One question in the client's session; the server holds the conversation."""
+    chat_out, box, sources, copy_md, note = client.predict(question, api_name="/ask")
+    return {"chat": chat_out, "box": box, "sources": sources, "copy": copy_md, "note": note, "answer": _text(chat_out[-1]), "html": _html(chat_out[-1])}
 
 
 def unlock(client: Client) -> tuple[Any, ...]:
-    """Log in; returns (note, timer, corpus table, remove choices, eval table, feedback table, password box)."""
-    return client.predict(PASSWORD, api_name="/desk_unlock")
+    """Log in; returns (note, timer, corpus table, remove choices, eval table, feedback table, password box, token).
+
+    The token goes along as the desk cookie, as the browser sets it: uploads need it.
+    """
+    out = client.predict(PASSWORD, api_name="/desk_unlock")
+    client.cookies["advisor_desk"] = out[-1]
+    client.desk_token = out[-1]  # type: ignore[attr-defined]
+    return out
+
+
+def desk_status(client: Client) -> dict[str, str]:
+    return client.predict(client.desk_token, api_name="/desk_status")  # type: ignore[attr-defined]
 
 
 def assert_no_server_path(text: str, live: LiveApp) -> None:
@@ -111,13 +128,13 @@ def test_api_ask_rejects_invalid_json(live: LiveApp) -> None:
 
 
 def test_answer_streams_in_steps_and_ends_with_linked_citations_and_sources(client: Client) -> None:
-    job = client.submit("Hoe groeit vertrouwen tussen partners?", [], api_name="/ask")
+    job = client.submit("Hoe groeit vertrouwen tussen partners?", api_name="/ask")
     job.result(timeout=60)
     texts = [_text(out[0][-1]) for out in job.outputs() if out[0]]
     assert len(texts) >= 3  # the placeholder, partial answers, the final answer
     final = texts[-1]
     assert final.startswith("Dit zeggen de bronnen")
-    assert "[\\[1\\]](#src-0-1)" in final
+    assert 'href="#src-0-1"' in _html(job.outputs()[-1][0][-1])
     chat, box, sources, copy_md, _ = job.outputs()[-1]
     assert box == ""
     assert 'id="src-0-1"' in sources
@@ -130,7 +147,8 @@ def test_answer_streams_in_steps_and_ends_with_linked_citations_and_sources(clie
 
 def test_follow_up_question_uses_the_chat_history(client: Client) -> None:
     first = ask(client, "Hoe groeit vertrouwen tussen partners?")
-    follow = ask(client, "En wat schaadt het?", first["chat"])
+    assert len(first["chat"]) == 2
+    follow = ask(client, "En wat schaadt het?")
     assert len(follow["chat"]) == 4
     assert "Sarcasme" in follow["answer"]
     assert 'id="src-1-1"' in follow["sources"]
@@ -153,8 +171,8 @@ def test_refusal_names_the_nearest_topics(client: Client) -> None:
 
 
 def test_empty_question_changes_nothing(client: Client) -> None:
-    chat, box, *_ = client.predict("   ", [], api_name="/ask")
-    assert chat == []
+    chat, box, *_ = client.predict("   ", api_name="/ask")
+    assert not isinstance(chat, list) or chat == []  # the chat is left as it was: empty
     assert box == ""
 
 
@@ -201,12 +219,13 @@ def test_a_documents_external_image_is_never_rendered_as_an_image(client: Client
     out = ask(client, "Wat legt een alliantiecharter vast en hoe besluit de stuurgroep?")
     assert not out["answer"].startswith("De kennisbank")
     assert "charter.txt" in out["sources"]
-    rendered = [out["answer"], out["sources"], out["copy"], client.predict("charter.txt", None, "", api_name="/document")]
+    rendered = [out["html"], out["sources"], out["copy"], client.predict("charter.txt", None, "", api_name="/document")]
     for text in rendered:
         assert TRACKER not in text
         assert "tracker.example" not in text
         assert "![" not in text
-        assert not re.search(r"<img|<a\s|<[^>]*\s(?:src|href)=", text, re.I)
+        assert not re.search(r"<img|<[^>]*\s(?:src|srcset)=", text, re.I)
+        assert all(h.startswith("#src-") for h in re.findall(r"href=['\"]?([^'\" >]*)", text, re.I))  # only citation anchors
         assert f"]({EVIL}" not in text
     assert "logo van de partner" in out["sources"]
     api = httpx.post(live.url + "api/ask", json={"question": "Wat legt een alliantiecharter vast?"}, timeout=30).json()
@@ -218,6 +237,9 @@ def test_feedback_is_appended_as_a_json_line(client: Client, live: LiveApp) -> N
     comment, note = client.predict("Duidelijk, met bronnen.", api_name="/feedback_helpful")
     assert comment == ""
     assert "Dank" in note
+    _, again = client.predict("", api_name="/feedback_not_helpful")
+    assert "al beoordeeld" in again  # one rating per answer
+    ask(client, "En wat schaadt het?")
     client.predict("", api_name="/feedback_not_helpful")
     lines = [json.loads(line) for line in Path(live.settings.feedback_path).read_text().splitlines()]
     first, second = lines[-2], lines[-1]
@@ -236,8 +258,8 @@ def test_feedback_before_any_question_is_not_stored(client: Client) -> None:
 
 
 def test_conversation_exports_as_a_markdown_file(client: Client) -> None:
-    first = ask(client, "Hoe groeit vertrouwen tussen partners?")
-    ask(client, "En wat schaadt het?", first["chat"])
+    ask(client, "Hoe groeit vertrouwen tussen partners?")
+    ask(client, "En wat schaadt het?")
     update = client.predict(api_name="/export")
     assert update["visible"] is True
     path = update["value"]
@@ -256,11 +278,11 @@ def test_conversation_exports_as_a_markdown_file(client: Client) -> None:
 def test_desk_does_nothing_before_the_password(client: Client, live: LiveApp, tmp_path: Path) -> None:
     doc = tmp_path / "sluiproute.md"
     doc.write_text("# Sluiproute\n\nTekst.\n")
-    with pytest.raises(AppError, match="Log in first"):
+    with pytest.raises(Exception, match="403|Forbidden|maintainer"):  # Gradio's upload route refuses it
         client.predict([handle_file(str(doc))], api_name="/desk_upload")
     with pytest.raises(AppError, match="Log in first"):
         client.predict(api_name="/desk_reindex")
-    with pytest.raises(AppError, match="Wrong password"):
+    with pytest.raises(AppError, match="Log in first"):
         client.predict("fout", api_name="/desk_status")
     out = client.predict("fout", api_name="/desk_unlock")
     assert "Wrong password" in out[0]
@@ -275,7 +297,7 @@ def test_desk_shows_corpus_eval_reports_and_feedback_after_unlock(client: Client
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "eval-20200101-000000.json").write_text(json.dumps({"metrics": {"questions": 3.0, "recall@5": 0.5}}))
     (folder / "eval-20200102-000000.json").write_text(json.dumps({"metrics": {"questions": 3.0, "recall@5": 0.75}}))
-    _, _, corpus, _, evals, _, _ = unlock(client)
+    _, _, corpus, _, evals, _, _, _ = unlock(client)
     rows = {r[0]: r for r in corpus["data"]}
     assert rows["governance.pdf"][1] == "Governance van netwerken"
     assert rows["governance.pdf"][6] == "indexed"
@@ -296,7 +318,7 @@ def test_upload_and_reindex_make_a_new_document_answerable(client: Client, live:
     assert ["Exit-strategie-v1.md", "not indexed yet; start a re-index"] == [r for r in corpus["data"] if r[0] == "Exit-strategie-v1.md"][0][::6]
     before = httpx.get(live.url + "api/health").json()["build"]
     assert client.predict(api_name="/desk_reindex") == "Re-index started."
-    status = wait_for(lambda: (s := client.predict(PASSWORD, api_name="/desk_status"))["index"].startswith("Build") and s, timeout=60)
+    status = wait_for(lambda: (s := desk_status(client))["index"].startswith("Build") and s, timeout=60)
     assert "is now current: 7 documents" in status["index"]
     health = httpx.get(live.url + "api/health").json()
     assert health["build"] != before
@@ -310,7 +332,7 @@ def test_reindex_reports_a_broken_file_in_plain_words(client: Client, live: Live
     unlock(client)
     (Path(live.settings.corpus_dir) / "kapot.docx").write_bytes(b"PK\x03\x04 not a real docx")
     client.predict(api_name="/desk_reindex")
-    status = wait_for(lambda: (s := client.predict(PASSWORD, api_name="/desk_status"))["index"].startswith("Build") and s, timeout=60)
+    status = wait_for(lambda: (s := desk_status(client))["index"].startswith("Build") and s, timeout=60)
     assert "1 file(s) could not be indexed" in status["index"]
     assert "- kapot.docx: " in status["index"]
     assert_no_server_path(status["index"], live)
@@ -344,7 +366,7 @@ def test_upload_with_a_path_traversal_name_lands_in_the_corpus_or_nowhere(client
     unlock(client)
     # Straight at Gradio's upload route, as a hand-made request would come.
     files = {"files": ("../../etc/passwd.md", b"# Passwd\n\nGeen geheim hier.\n", "text/markdown")}
-    res = httpx.post(live.url + "gradio_api/upload", files=files)
+    res = httpx.post(live.url + "gradio_api/upload", files=files, cookies={"advisor_desk": client.desk_token})  # type: ignore[attr-defined]
     assert res.status_code == 200
     server_path = Path(res.json()[0])
     assert ".." not in server_path.parts
@@ -377,7 +399,7 @@ def test_remove_takes_a_document_out_of_the_corpus(client: Client, live: LiveApp
 def test_evaluation_runs_in_its_own_process_and_its_report_appears(client: Client, live: LiveApp) -> None:
     unlock(client)
     assert client.predict(api_name="/desk_eval") == "Evaluation started."
-    wait_for(lambda: client.predict(PASSWORD, api_name="/desk_status")["eval"] == "Evaluation finished.", timeout=60)
+    wait_for(lambda: desk_status(client)["eval"] == "Evaluation finished.", timeout=60)
     evals = unlock(client)[4]
     assert ["mrr", 0.75] == [r for r in evals["data"] if r[0] == "mrr"][0][:2]
 

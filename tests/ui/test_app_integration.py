@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,17 +35,19 @@ def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
 
 
 def _answer(out: tuple[Any, ...]) -> str:
+    """The last chat message's visible text (the chat shows sanitized HTML)."""
     content = out[0][-1]["content"]
-    return " ".join(p.get("text", "") for p in content) if isinstance(content, list) else str(content)
+    text = " ".join(p.get("text", "") for p in content) if isinstance(content, list) else str(content)
+    return html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
 
 
 def test_real_model_answers_dutch_and_english_with_sources_and_refuses_the_rest(real: LiveApp) -> None:
     client = Client(real.url, verbose=False)
-    out = client.predict("Hoe bouw je vertrouwen op tussen twee partnerorganisaties?", [], api_name="/ask")
+    out = client.predict("Hoe bouw je vertrouwen op tussen twee partnerorganisaties?", api_name="/ask")
     assert _answer(out).startswith("Dit zeggen de bronnen")
     assert 'id="src-0-1"' in out[2]
     assert "vertrouwen.md" in out[2]
-    follow = client.predict("And which governance form suits a large network with many members?", out[0], api_name="/ask")
+    follow = client.predict("And which governance form suits a large network with many members?", api_name="/ask")
     assert _answer(follow).startswith("Here is what the sources")
     assert "governance.pdf" in follow[2]
     data = httpx.post(real.url + "api/ask", json={"question": "What is the capital of France?"}, timeout=60).json()
@@ -54,7 +58,8 @@ def test_real_model_answers_dutch_and_english_with_sources_and_refuses_the_rest(
 
 def test_desk_upload_and_real_reindex_process_make_a_new_document_answerable(real: LiveApp, tmp_path: Path) -> None:
     client = Client(real.url, verbose=False)
-    client.predict(PASSWORD, api_name="/desk_unlock")
+    token = client.predict(PASSWORD, api_name="/desk_unlock")[-1]
+    client.cookies["advisor_desk"] = token  # as the browser sets it: uploads need it
     doc = tmp_path / "exit-strategie.md"
     doc.write_text(
         "# Exitstrategie voor allianties\n\n## Uitstappen\n\n"
@@ -65,7 +70,7 @@ def test_desk_upload_and_real_reindex_process_make_a_new_document_answerable(rea
     note, *_ = client.predict([handle_file(str(doc))], api_name="/desk_upload")
     assert "exit-strategie.md: added" in note
     assert client.predict(api_name="/desk_reindex") == "Re-index started."
-    status = wait_for(lambda: (s := client.predict(PASSWORD, api_name="/desk_status"))["index"].startswith(("Build", "The re-index failed")) and s, timeout=240, interval=1.0)
+    status = wait_for(lambda: (s := client.predict(token, api_name="/desk_status"))["index"].startswith(("Build", "The re-index failed")) and s, timeout=240, interval=1.0)
     assert "is now current: 7 documents" in status["index"], status["index"]
     data = httpx.post(real.url + "api/ask", json={"question": "Hoe verdeel je de bezittingen als een alliantie wordt beëindigd?"}, timeout=60).json()
     assert data["refused"] is False

@@ -10,6 +10,7 @@ from advisor import render
 from advisor.indexer import build_index
 from advisor.settings import Settings
 from advisor.viewer import document_html, resolve_document
+from tests.ui.test_sanitize import PAYLOADS, WORST_CASE, assert_loads_and_links_nothing, assert_safe_html, parsed
 
 ANSWER = {
     "answer": "Dit zeggen de bronnen:\n\n- Vertrouwen groeit door afspraken na te komen. [1]\n- Sarcasme schaadt ![x](http://t.example/p.png). [2]\n- Geen bron [7].",
@@ -33,6 +34,61 @@ def test_citations_in_the_answer_link_to_their_cards() -> None:
     assert "#src-3-7" not in md
     assert "t.example" not in md
     assert "![" not in md
+
+
+def test_answer_html_is_the_answer_markdown_as_safe_html() -> None:
+    out = render.answer_html({**ANSWER, "notice": "Let op: *eerst* lezen <b>"}, 3)
+    assert out.startswith("<div><p>Dit zeggen de bronnen:</p>\n<ul>\n<li>Vertrouwen groeit door afspraken na te komen. ")
+    assert '<a href="#src-3-1">[1]</a>' in out
+    assert '<a href="#src-3-2">[2]</a>' in out
+    assert "<li>Geen bron [7].</li>" in out
+    assert "#src-3-7" not in out
+    assert "t.example" not in out
+    assert "<li>Sarcasme schaadt x. " in out  # the image is its alt text
+    assert out.endswith("<p><em>Let op: <em>eerst</em> lezen &lt;b&gt;</em></p></div>")
+    assert_safe_html(out)
+
+
+def test_partial_and_question_html() -> None:
+    assert render.partial_html("Dit zeggen ![x](http://t.example/p.png) de [1") == "<div><p>Dit zeggen x de [1</p></div>"
+    assert render.question_html("Hoe <img src=http://t.example/q.png> **nu**?") == (
+        "<div><p>Hoe &lt;img src=<code>http://t.example/q.png</code>&gt; <strong>nu</strong>?</p></div>"
+    )
+    assert render.partial_html("") == ""
+
+
+def payload_answer(payload: str) -> dict:  # type: ignore[type-arg]
+    """An answer, its notice and its one source all quoting `payload`, as a document could make them."""
+    return {
+        "answer": f"Dit zeggen de bronnen:\n\n- Een zin met {payload} erin. [1]\n- Nog een [2].",
+        "refused": False,
+        "language": "nl",
+        "notice": f"Let op {payload}",
+        "citations": [{"n": 1, "source": "opmaak.txt", "title": f"Titel {payload}", "section": f"Sectie {payload}", "page": 2,
+                       "text": f"Voor {payload} na.", "highlights": [f"Voor {payload} na."]}],
+        "suggestions": [],
+    }
+
+
+@pytest.mark.parametrize("name", list(PAYLOADS))
+def test_every_payload_in_answer_sources_and_exports_is_inert(name: str) -> None:
+    payload = PAYLOADS[name]
+    answer = payload_answer(payload)
+    turns = [{"question": payload, "answer": answer}, {"question": f"Nog eens {payload}", "answer": answer}]
+    for html_out in (render.answer_html(answer, 0), render.partial_html(answer["answer"]), render.question_html(payload)):
+        assert_safe_html(html_out)
+        assert_loads_and_links_nothing(html_out)
+    chat = render.answer_html(answer, 0)
+    if "\n" not in payload:  # an answer point is one line (a multi-line payload may swallow what follows)
+        assert '<a href="#src-0-1">[1]</a>' in chat
+        assert "[2]" in chat and "#src-0-2" not in chat
+    sources = render.sources_html(turns)
+    tags = parsed(sources).tags
+    assert {tag for tag, _ in tags} <= {"div", "span", "strong", "blockquote", "mark", "button", "h3", "details", "summary", "p"}
+    assert {name for _, attrs in tags for name in attrs} <= {"class", "id", "type", "data-open"}
+    assert 'id="src-1-1"' in sources and 'id="src-0-1"' in sources
+    for md in (render.answer_markdown(answer, 0), render.answer_with_sources_markdown(turns[0]), render.conversation_markdown(turns)):
+        assert_loads_and_links_nothing(WORST_CASE.render(md))
 
 
 def test_sources_panel_shows_every_cited_passage_with_highlights_and_anchors() -> None:
