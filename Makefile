@@ -32,7 +32,9 @@ system-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "note: install Debian's chromium to run the browser tests"; fi; }
 
+# The layer rules first (import-linter, pyproject's [tool.importlinter]), then the main suite.
 test: $(STAMP) system-deps
+	$(BIN)/lint-imports --no-cache
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not llm and not load" -q
 
 # Slower tiers: a real LLM server, load and crash tests.

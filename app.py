@@ -1,7 +1,7 @@
 """`python app.py`: the Alliance Advisor web app with the settings from advisor.toml and ADVISOR_*."""
 
-from advisor.settings import load_settings
-from advisor.ui import serve
+from advisor.core.settings import load_settings
+from advisor.web.app import serve
 
 if __name__ == "__main__":
     serve(load_settings())

@@ -27,7 +27,7 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder (overrides settings).")
     @functools.wraps(fn)
     def wrapper(*args: Any, corpus_dir: Path | None, index_dir: Path | None, **kwargs: Any) -> Any:
-        from advisor.settings import load_settings
+        from advisor.core.settings import load_settings
 
         try:
             settings = load_settings(corpus_dir=corpus_dir, index_dir=index_dir)
@@ -36,6 +36,14 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
         return fn(*args, settings=settings, **kwargs)
 
     return wrapper
+
+
+def _services(settings: Any) -> Any:
+    """The composition root for this command; tests pass `obj={"embedder": ...}` to the runner."""
+    from advisor.services import build_services
+
+    obj = click.get_current_context().find_root().obj or {}
+    return build_services(settings, embedder=obj.get("embedder"))
 
 
 @click.group()
@@ -75,11 +83,11 @@ def _progress_bar() -> tuple[Callable[[str, int, int], None], Callable[[], None]
 @_common
 def index(settings: Any, full: bool, as_json: bool, strict: bool) -> None:
     """Index the corpus into a new build and make it current."""
-    from advisor.indexer import IndexBusyError, IndexVerifyError, build_index
+    from advisor.index.layout import IndexBusyError, IndexVerifyError
 
     progress, close = _progress_bar()
     try:
-        report = build_index(settings, full=full, progress=None if as_json else progress)
+        report = _services(settings).build_index(full=full, progress=None if as_json else progress)
     except IndexBusyError as exc:
         close()
         click.echo(f"error: {exc}", err=True)
@@ -110,16 +118,6 @@ def index(settings: Any, full: bool, as_json: bool, strict: bool) -> None:
         sys.exit(1)
 
 
-def _print_answer(ans: Any) -> None:
-    click.echo(ans.text)
-    if ans.citations:
-        click.echo("")
-        click.echo("Bronnen:" if ans.language == "nl" else "Sources:")
-        for c in ans.citations:
-            where = ", ".join(x for x in (c.section, f"p. {c.page}" if c.page else "") if x)
-            click.echo(f"[{c.n}] {c.title} ({c.source}{'; ' + where if where else ''})")
-    if ans.notice:
-        click.echo(f"\n({ans.notice})")
 
 
 @main.command()
@@ -129,11 +127,10 @@ def _print_answer(ans: Any) -> None:
 @_common
 def ask(settings: Any, question: str | None, as_json: bool, history: tuple[str, ...]) -> None:
     """Answer QUESTION, or one question per line from standard input."""
-    from advisor.answer import Advisor
-    from advisor.retrieval import NoIndexError
+    from advisor.retrieve.search import NoIndexError
 
     try:
-        advisor = Advisor(settings)
+        advisor = _services(settings).advisor
         advisor.reader.searcher()
     except NoIndexError as exc:
         click.echo(f"error: {exc}", err=True)
@@ -168,7 +165,7 @@ def ask(settings: Any, question: str | None, as_json: bool, history: tuple[str, 
 @_common
 def status(settings: Any, as_json: bool) -> None:
     """Show the current build: documents, chunks, model, when built."""
-    from advisor.indexer import current_build_id, index_is_building, previous_build_id, read_build_info
+    from advisor.index.layout import current_build_id, index_is_building, previous_build_id, read_build_info
 
     index_dir = Path(settings.index_dir)
     build = current_build_id(index_dir)
@@ -206,8 +203,8 @@ def status(settings: Any, as_json: bool) -> None:
 @_common
 def rollback(settings: Any) -> None:
     """Make the previous build current again."""
-    from advisor.indexer import IndexBusyError
-    from advisor.indexer import rollback as do_rollback
+    from advisor.index.build import rollback as do_rollback
+    from advisor.index.layout import IndexBusyError
 
     try:
         build = do_rollback(Path(settings.index_dir))
@@ -232,10 +229,9 @@ def eval_cmd(settings: Any, questions_path: Path, report_dir: Path | None, out: 
     """Run the gold question set against the current index and compare with the last report."""
     from tqdm import tqdm
 
-    from advisor.answer import Advisor
     from advisor.evaluate import below_bars, compare, format_table, latest_report, load_questions, parse_bars, run_eval
-    from advisor.indexer import current_build_id, read_build_info
-    from advisor.retrieval import NoIndexError
+    from advisor.index.layout import current_build_id, read_build_info
+    from advisor.retrieve.search import NoIndexError
 
     try:
         bars = parse_bars(fail_under)
@@ -249,7 +245,7 @@ def eval_cmd(settings: Any, questions_path: Path, report_dir: Path | None, out: 
     languages = {src: m["language"] for src, m in read_build_info(index_dir, build)["manifest"].items()}
     questions = load_questions(questions_path, languages)[:limit]
     try:
-        advisor = Advisor(settings)
+        advisor = _services(settings).advisor
     except NoIndexError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_NO_INDEX)
@@ -295,7 +291,7 @@ def bench(settings: Any, questions_path: Path, scales: str, out_dir: Path) -> No
     """Measure indexing, retrieval and answer speed and quality against the naive LangChain recipe."""
     from tqdm import tqdm
 
-    from advisor.bench import format_table, run_bench
+    from advisor.tools.bench import format_table, run_bench
 
     sizes = tuple(int(x) for x in scales.split(",") if x.strip())
     steps = 9 + len(sizes)
@@ -317,7 +313,7 @@ def bench(settings: Any, questions_path: Path, scales: str, out_dir: Path) -> No
 @_common
 def serve(settings: Any, host: str | None, port: int | None) -> None:
     """Start the web app, building the index first when there is none."""
-    from advisor.ui import serve as run
+    from advisor.web.app import serve as run
 
     run(settings, host=host, port=port)
 

@@ -20,11 +20,20 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from advisor.answer.conversation import condense
+
 if TYPE_CHECKING:
-    from advisor.answer import Advisor
+    from advisor.answer.service import Advisor
 
 HIGHER_IS_BETTER = ("recall@1", "recall@5", "mrr", "citation_precision", "refusal_precision", "refusal_recall", "language_match", "supported_share")
+TIMINGS = ("seconds_median", "seconds_p95")
+METRICS = ("questions", *HIGHER_IS_BETTER, *TIMINGS)  # the order reports, tables and the desk show them in
 RANK_DEPTH = 10
+
+
+Sources = tuple[str, ...]  # relative paths of corpus documents
 
 
 @dataclass(frozen=True)
@@ -33,8 +42,8 @@ class Question:
     question: str
     language: str
     kind: str
-    expected: tuple[str, ...] = ()
-    history: tuple[str, ...] = ()
+    expected: Sources = ()
+    history: tuple[str, ...] = ()  # earlier questions of the conversation
     section: str | None = None
     doc_language: str | None = None
 
@@ -102,12 +111,9 @@ def load_questions(path: Path, corpus_languages: dict[str, str] | None = None) -
     return out
 
 
-def _percentile(values: Sequence[float], q: float) -> float:
-    if not values:
-        return 0.0
-    s = sorted(values)
-    idx = min(len(s) - 1, max(0, round(q * (len(s) - 1))))
-    return s[idx]
+def percentile(values: Sequence[float], q: float) -> float:
+    """The value at quantile `q` (0..1), nearest rank: a value that was measured, never an interpolation."""
+    return float(np.percentile(values, 100 * q, method="nearest")) if len(values) else 0.0
 
 
 def score(outcomes: Iterable[Outcome]) -> dict[str, float]:
@@ -134,7 +140,7 @@ def score(outcomes: Iterable[Outcome]) -> dict[str, float]:
         m["supported_share"] = sum(o.supported[0] for o in outs) / total_sentences
     secs = [o.seconds for o in outs]
     m["seconds_median"] = statistics.median(secs) if secs else 0.0
-    m["seconds_p95"] = _percentile(secs, 0.95)
+    m["seconds_p95"] = percentile(secs, 0.95)
     return m
 
 
@@ -159,7 +165,6 @@ def run_eval(
 ) -> Report:
     searcher = advisor.reader.searcher()
     outcomes: list[Outcome] = []
-    from advisor.answer import condense
 
     for i, q in enumerate(questions, start=1):
         t0 = time.perf_counter()
@@ -253,10 +258,9 @@ def latest_report(report_dir: Path) -> tuple[Path, dict[str, Any]] | None:
 
 
 def format_table(report: Report) -> str:
-    keys = ["recall@1", "recall@5", "mrr", "citation_precision", "refusal_precision", "refusal_recall", "language_match", "supported_share", "seconds_median", "seconds_p95"]
     cols = ["all", *report.groups]
     rows = [["metric", *cols]]
-    for k in ["questions", *keys]:
+    for k in METRICS:
         vals = [report.metrics.get(k)] + [report.groups[g].get(k) for g in report.groups]
         if all(v is None for v in vals):
             continue

@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from advisor.bench import format_table  # noqa: E402
+from advisor.tools.bench import format_table  # noqa: E402
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from advisor.authoring import markdown_to_docx, markdown_to_pdf  # noqa: E402
+from advisor.tools.authoring import markdown_to_docx, markdown_to_pdf  # noqa: E402
 
 
 def main() -> None:

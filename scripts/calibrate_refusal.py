@@ -1,5 +1,5 @@
 """Calibrate the refusal rule on the gold questions (settings refusal_threshold, refusal_floor,
-refusal_keyword_coverage; see `advisor.compose.is_covered`).
+refusal_keyword_coverage; see `advisor.answer.compose.is_covered`).
 
 For every question: the best passage's cosine similarity and the best BM25 term-weight coverage
 among the retrieved passages. A grid search picks the rule that maximises the smaller of refusal
@@ -20,14 +20,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from advisor.answer import Advisor, condense  # noqa: E402
+from advisor.answer.conversation import condense  # noqa: E402
+from advisor.core.settings import load_settings  # noqa: E402
 from advisor.evaluate import load_questions  # noqa: E402
-from advisor.settings import load_settings  # noqa: E402
+from advisor.services import build_services
 
 
 def main() -> None:
     settings = load_settings()
-    advisor = Advisor(settings)
+    advisor = build_services(settings).advisor
     rows = []
     for q in load_questions(ROOT / "tests/eval/questions.yaml"):
         hits = advisor.retrieve(condense(q.question, list(q.history)))

@@ -23,10 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from advisor.chunking import chunk_document  # noqa: E402
+from advisor.core.settings import load_settings  # noqa: E402
 from advisor.evaluate import load_questions  # noqa: E402
-from advisor.loaders import LoadError, load_file  # noqa: E402
-from advisor.settings import load_settings  # noqa: E402
+from advisor.ingest.chunking import chunk_document  # noqa: E402
+from advisor.ingest.loaders import LoadError, load_file  # noqa: E402
 
 
 class USE:
@@ -45,10 +45,11 @@ class USE:
 
 class ST:
     def __init__(self, spec: str) -> None:
-        from advisor.embeddings import SentenceTransformerEmbedder, resolve_model_folder
+        from advisor.embedding.models import SentenceTransformerEmbedder, offline_environment, resolve_model_folder
 
         settings = load_settings(embedding_model=spec)
         folder, self.name = resolve_model_folder(settings)
+        offline_environment()
         self.m = SentenceTransformerEmbedder(folder, self.name, batch_size=16)
 
     def docs(self, texts: list[str]) -> np.ndarray:

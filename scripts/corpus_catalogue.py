@@ -11,8 +11,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from advisor.loaders import load_file  # noqa: E402
-from advisor.text import words  # noqa: E402
+from advisor.core.text import words  # noqa: E402
+from advisor.ingest.loaders import load_file  # noqa: E402
 
 HEADER = """# The shipped corpus
 

@@ -15,7 +15,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from advisor.loaders import load_file  # noqa: E402
+from advisor.ingest.loaders import load_file  # noqa: E402
 
 
 def main() -> None:

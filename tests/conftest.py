@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from advisor.authoring import markdown_to_docx, markdown_to_pdf
-from advisor.settings import Settings, load_settings
+from advisor.core.settings import Settings, load_settings
+from advisor.tools.authoring import markdown_to_docx, markdown_to_pdf
 
 
 @pytest.fixture(autouse=True)
@@ -23,6 +23,11 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             monkeypatch.delenv(key)
     monkeypatch.setenv("ADVISOR_CONFIG", str(tmp_path / "no-such-advisor.toml"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+# The thresholds that suit the fake embedder's bag-of-words similarities, and the fixture's chunking:
+# written once, for every fixture that answers with it.
+FAKE_EMBEDDER_SETTINGS = {"refusal_threshold": 0.2, "sentence_threshold": 0.1, "chunk_size": 400, "chunk_overlap": 80}
 
 
 class FakeEmbedder:
@@ -138,10 +143,7 @@ def settings(tmp_path: Path, corpus: Path) -> Settings:
         corpus_dir=corpus,
         index_dir=tmp_path / "index",
         models_dir=tmp_path / "models",
-        refusal_threshold=0.2,
-        sentence_threshold=0.1,
-        chunk_size=400,
-        chunk_overlap=80,
+        **FAKE_EMBEDDER_SETTINGS,
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from advisor.access import DESK_COOKIE, DeskGate, RateLimit, RequestLimits
+from advisor.web.access import DESK_COOKIE, DeskGate, RateLimit, RequestLimits
 
 
 class Clock:
@@ -57,7 +57,7 @@ def test_the_lockout_is_capped() -> None:
 
 
 def test_failed_logins_are_logged_with_the_client(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="advisor.access"):
+    with caplog.at_level(logging.WARNING, logger="advisor.web.access"):
         DeskGate("geheim").login("fout", "192.0.2.7")
     assert any("failed" in r.getMessage() and "192.0.2.7" in r.getMessage() for r in caplog.records)
 

@@ -5,11 +5,12 @@ import re
 import numpy as np
 import pytest
 
-from advisor.answer import Advisor, condense, is_follow_up, question_language
-from advisor.compose import compose
-from advisor.indexer import build_index
-from advisor.settings import Settings
-from advisor.types import Chunk, Hit
+from advisor.answer.compose import compose
+from advisor.answer.conversation import condense, is_follow_up, question_language
+from advisor.answer.service import Advisor
+from advisor.core.settings import Settings
+from advisor.core.types import Chunk, Hit
+from advisor.index.build import build_index
 
 
 @pytest.fixture
@@ -106,7 +107,7 @@ def test_compose_is_deterministic_on_hand_made_hits() -> None:
 def test_retriever_is_a_langchain_retriever(advisor: Advisor) -> None:
     from langchain_core.retrievers import BaseRetriever
 
-    from advisor.retrieval import make_retriever
+    from advisor.retrieve.search import make_retriever
 
     retriever = make_retriever(advisor.reader)
     assert isinstance(retriever, BaseRetriever)

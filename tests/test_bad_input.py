@@ -19,10 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from advisor.authoring import markdown_to_docx, markdown_to_pdf
-from advisor.indexer import build_index, load_build_chunks
-from advisor.loaders import LoadError, load_file
-from advisor.settings import Settings
+from advisor.core.settings import Settings
+from advisor.index.build import build_index
+from advisor.index.layout import load_build_chunks
+from advisor.ingest.loaders import LoadError, load_file
+from advisor.tools.authoring import markdown_to_docx, markdown_to_pdf
 
 GOOD_MD = "# Goed document {i}\n\n## Kern\n\nPartners die afspraken nakomen bouwen vertrouwen op, document {i}.\n"
 
@@ -271,7 +272,7 @@ def slow_loader(path: Path, source: str) -> None:
 
 
 def test_a_file_that_explodes_is_cut_off_by_the_memory_bound(tmp_path: Path) -> None:
-    from advisor.guard import GuardedLoader
+    from advisor.ingest.sandbox import GuardedLoader
 
     (tmp_path / "bom.pdf").write_bytes(_pdf_bomb())
     with GuardedLoader(timeout=20, memory_mb=300) as guard:
@@ -283,7 +284,7 @@ def test_a_file_that_explodes_is_cut_off_by_the_memory_bound(tmp_path: Path) -> 
 
 
 def test_a_reader_that_hangs_is_killed_at_the_time_bound_and_the_next_file_loads(tmp_path: Path) -> None:
-    from advisor.guard import GuardedLoader
+    from advisor.ingest.sandbox import GuardedLoader
 
     (tmp_path / "ok.md").write_text("# Titel\n\nGewone tekst over samenwerking.\n")
     with GuardedLoader(timeout=2, target="tests.test_bad_input:slow_loader") as guard:
@@ -303,7 +304,7 @@ def test_aes_pdf_without_the_aes_dependency_gets_a_clear_reason(tmp_path: Path) 
     # without it (import blocked in a fresh interpreter): a specific reason
     code = (
         "import sys; sys.modules['cryptography'] = None\n"
-        "from pathlib import Path\nfrom advisor.loaders import load_file, LoadError\n"
+        "from pathlib import Path\nfrom advisor.ingest.loaders import load_file, LoadError\n"
         f"try:\n    load_file(Path({str(tmp_path / 'aes.pdf')!r}), 'aes.pdf')\nexcept LoadError as e:\n    print(e)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from advisor.chunking import chunk_document
-from advisor.text import split_sentences
-from advisor.types import Document, Piece
+from advisor.core.text import split_sentences
+from advisor.core.types import Document, Piece
+from advisor.ingest.chunking import chunk_document
 
 SENT = "Partners die elkaar vertrouwen delen sneller informatie over hun plannen."
 

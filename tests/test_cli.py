@@ -7,21 +7,20 @@ import pytest
 from click.testing import CliRunner
 
 from advisor.cli import EXIT_BUSY, EXIT_NO_INDEX, main
-from advisor.indexer import index_lock
+from advisor.index.layout import index_lock
+from tests.conftest import FAKE_EMBEDDER_SETTINGS
 
 
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, fake_embedder, tmp_path: Path, corpus: Path):  # type: ignore[no-untyped-def]
-    import advisor.embeddings
-
-    monkeypatch.setattr(advisor.embeddings, "load_embedder", lambda settings: fake_embedder)
-    monkeypatch.setenv("ADVISOR_REFUSAL_THRESHOLD", "0.2")
-    monkeypatch.setenv("ADVISOR_SENTENCE_THRESHOLD", "0.1")
+    for name in ("refusal_threshold", "sentence_threshold"):
+        monkeypatch.setenv(f"ADVISOR_{name.upper()}", str(FAKE_EMBEDDER_SETTINGS[name]))
     runner = CliRunner()
     paths = ["--corpus", str(corpus), "--index", str(tmp_path / "idx")]
 
     def run(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
-        return runner.invoke(main, [*args, *paths], input=input, catch_exceptions=False)
+        # The fake embedder goes in through the composition root (advisor.services), not a patch.
+        return runner.invoke(main, [*args, *paths], input=input, catch_exceptions=False, obj={"embedder": fake_embedder})
 
     return run
 

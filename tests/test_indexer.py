@@ -5,19 +5,17 @@ from pathlib import Path
 
 import pytest
 
-from advisor.indexer import (
+from advisor.core.settings import Settings
+from advisor.index.build import build_index, rollback
+from advisor.index.layout import (
     IndexBusyError,
-    build_index,
     builds_dir,
     current_build_id,
     index_lock,
     load_build_chunks,
     previous_build_id,
-    rollback,
-    vector_backend_for,
 )
-from advisor.settings import Settings
-from advisor.store import all_ids
+from advisor.index.vectors import all_ids, vector_backend_for
 
 
 def _stored_ids(settings: Settings) -> set[str]:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from advisor.answer import Advisor
-from advisor.indexer import build_index, load_build_chunks
-from advisor.settings import Settings
-from advisor.text import redact_instructions
+from advisor.core.settings import Settings
+from advisor.index.layout import load_build_chunks
+from advisor.ingest.redact import redact_instructions
+from advisor.services import build_services
 from tests.conftest import write_fixture_corpus
 
 CANARY_DOCS = {
@@ -86,12 +86,13 @@ def test_canaries_are_never_obeyed_or_emitted(tmp_path: Path, tmp_path_factory: 
     for name, text in CANARY_DOCS.items():
         (corpus / name).write_text(text, encoding="utf-8")
     settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", models_dir=tmp_path_factory.getbasetemp() / "shared-models")
-    report = build_index(settings)
+    services = build_services(settings)
+    report = services.build_index()
     chunks = load_build_chunks(Path(settings.index_dir), report.build_id)
     indexed = " ".join(c.text + c.title for c in chunks)
     assert "CANARY" not in indexed and "canary.invalid" not in indexed
     assert "Trust in a joint steering group grows" in indexed  # the ordinary text around it is kept
-    advisor = Advisor(settings)
+    advisor = services.advisor
     assert len(QUESTIONS) >= 30
     cited_canary_docs = 0
     for q in QUESTIONS:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from advisor.loaders import load_file
-from advisor.text import REDACTED, redact_instructions
+from advisor.ingest.loaders import load_file
+from advisor.ingest.redact import REDACTED, redact_instructions
 
 # Real advice, Dutch and English: kept as it is.
 KEEP = [

@@ -10,9 +10,8 @@ import sys
 
 import pytest
 
-from advisor.answer import Advisor
-from advisor.indexer import build_index
-from advisor.settings import Settings
+from advisor.core.settings import Settings
+from advisor.services import build_services
 from tests.chroma_server import chroma_server
 from tests.conftest import write_fixture_corpus
 
@@ -32,9 +31,10 @@ def real(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         if request.param == "server":
             url = stack.enter_context(chroma_server(tmp / "chroma-data"))
             settings = settings.model_copy(update={"chroma_server_url": url})
-        report = build_index(settings)
+        services = build_services(settings)  # one model for the build and the answers
+        report = services.build_index()
         assert report.failed == [] and report.documents == 5
-        yield settings, Advisor(settings)
+        yield settings, services.advisor
 
 
 def test_dutch_question_is_answered_with_citations_from_the_right_document(real) -> None:  # type: ignore[no-untyped-def]

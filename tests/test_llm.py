@@ -11,20 +11,13 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.messages import BaseMessage
 
-import advisor.llm as llm
-from advisor.answer import Advisor
-from advisor.indexer import build_index
-from advisor.llm import (
-    REMINDERS,
-    SYSTEM_PROMPT,
-    SupportScorer,
-    check_citations,
-    make_generator,
-    sanitize_output,
-)
-from advisor.settings import Settings
-from advisor.text import REDACTED
-from advisor.types import Chunk, Hit
+import advisor.answer.llm as llm
+from advisor.answer.llm import REMINDERS, SYSTEM_PROMPT, SupportScorer, check_citations, make_generator, sanitize_output
+from advisor.answer.service import Advisor
+from advisor.core.settings import Settings
+from advisor.core.types import Chunk, Hit
+from advisor.index.build import build_index
+from advisor.ingest.redact import REDACTED
 
 SUPPORTED = "Vertrouwen tussen partners groeit wanneer beide organisaties hun afspraken consequent nakomen."
 DAMAGE = "Sarcasme over de partner in het eigen managementteam ondermijnt het vertrouwen."

@@ -22,11 +22,12 @@ from typing import Any
 import httpx
 import pytest
 
-from advisor.answer import Advisor, condense
-from advisor.indexer import build_index
-from advisor.llm import REMINDERS, SYSTEM_PROMPT, UNSUPPORTED
-from advisor.settings import Settings
-from advisor.text import words
+from advisor.answer.conversation import condense
+from advisor.answer.llm import REMINDERS, SYSTEM_PROMPT, UNSUPPORTED
+from advisor.answer.service import Advisor
+from advisor.core.settings import Settings
+from advisor.core.text import words
+from advisor.index.build import build_index
 from tests.conftest import write_fixture_corpus
 
 pytestmark = pytest.mark.llm
@@ -124,7 +125,7 @@ def advisor(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             refusal_threshold=0.80,
             refusal_floor=None,
         )
-        from advisor.embeddings import load_embedder
+        from advisor.embedding.models import load_embedder
 
         embedder = load_embedder(settings)
         build_index(settings, embedder)

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from advisor.authoring import markdown_to_pdf
-from advisor.loaders import LoadError, load_file
-from advisor.text import detect_language, split_sentences
+from advisor.core.text import detect_language, split_sentences
+from advisor.ingest.loaders import LoadError, load_file
+from advisor.tools.authoring import markdown_to_pdf
 
 
 def test_pdf_loader_keeps_page_numbers_and_sections(tmp_path: Path) -> None:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from advisor import loaders
-from advisor.loaders import load_file
+from advisor.ingest import loaders
+from advisor.ingest.loaders import load_file
 
 # ---------------------------------------------------------------- the reference (old) code
 
@@ -172,7 +172,7 @@ def test_sentence_splitting_is_linear_in_a_run_of_abbreviations() -> None:
     """A run of initials ("A. A. A. ...") made every split re-slice the whole sentence so far."""
     import time
 
-    from advisor.text import split_sentences
+    from advisor.core.text import split_sentences
 
     text = "A. " * 120_000
     t0 = time.perf_counter()

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from advisor.embeddings import load_embedder
-from advisor.onnx_query import materialize_onnx, supports_onnx
-from advisor.settings import load_settings
+from advisor.core.settings import load_settings
+from advisor.embedding.models import load_embedder
+from advisor.embedding.onnx_query import materialize_onnx, supports_onnx
 
 pytestmark = pytest.mark.integration
 

@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from advisor.indexer import build_index, builds_dir, current_build_id
-from advisor.retrieval import Searcher
-from advisor.settings import Settings
+from advisor.core.settings import Settings
+from advisor.index.build import build_index
+from advisor.index.layout import builds_dir, current_build_id
+from advisor.retrieve.search import Searcher
 
 QUESTIONS = [
     "Hoe bouw je vertrouwen op tussen partners?",
@@ -70,8 +71,9 @@ def test_dense_hits_carry_the_raw_cosine_similarity(settings: Settings, fake_emb
 def test_a_build_of_an_older_layout_is_not_opened_and_serve_rebuilds_it(settings: Settings, fake_embedder) -> None:  # type: ignore[no-untyped-def]
     import json
 
-    from advisor.retrieval import NoIndexError
-    from advisor.ui import ensure_index
+    from advisor.retrieve.search import NoIndexError
+    from advisor.services import build_services
+    from advisor.web.app import ensure_index
 
     first = build_index(settings, fake_embedder)
     info_path = builds_dir(Path(settings.index_dir)) / first.build_id / "build.json"
@@ -80,13 +82,13 @@ def test_a_build_of_an_older_layout_is_not_opened_and_serve_rebuilds_it(settings
     info_path.write_text(json.dumps(info))
     with pytest.raises(NoIndexError, match="older version"):
         Searcher(settings, first.build_id, fake_embedder)
-    ensure_index(settings.model_copy(update={"embedding_model": "minilm"}))
+    ensure_index(build_services(settings, embedder=fake_embedder))  # the fake comes in through the root
     current = current_build_id(Path(settings.index_dir))
     assert current not in (None, first.build_id)
 
 
 def test_hits_report_similarity_to_the_question_as_asked_when_the_search_text_is_expanded(settings: Settings, fake_embedder) -> None:  # type: ignore[no-untyped-def]
-    from advisor.text import glossary_expansion
+    from advisor.retrieve.glossary import glossary_expansion
 
     build_index(settings, fake_embedder)
     searcher = Searcher(settings, current_build_id(Path(settings.index_dir)) or "", fake_embedder)

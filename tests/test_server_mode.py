@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from advisor.answer import Advisor
-from advisor.indexer import build_index, current_build_id, previous_build_id
-from advisor.settings import Settings
-from advisor.store import server_client
+from advisor.answer.service import Advisor
+from advisor.core.settings import Settings
+from advisor.index.build import build_index
+from advisor.index.layout import current_build_id, previous_build_id
+from advisor.index.vectors import server_client
 from tests.chroma_server import chroma_server
 
 pytestmark = pytest.mark.server

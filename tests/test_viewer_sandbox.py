@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from advisor.guard import GuardedLoader
-from advisor.indexer import build_index
-from advisor.settings import Settings
-from advisor.viewer import DocumentCache, document_html
+from advisor.core.settings import Settings
+from advisor.index.build import build_index
+from advisor.ingest.sandbox import GuardedLoader
+from advisor.web.viewer import DocumentCache, document_html
 
 # ~4.8 MB of short paragraphs: a legal document, but more than a second to parse.
 SLOW_MARKDOWN = "# Vertrouwen\n\n" + "Vertrouwen groeit langzaam tussen partners.\n\n" * 110_000

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from advisor.settings import Settings, load_settings
-from tests.conftest import FakeEmbedder, write_fixture_corpus
+from advisor.core.settings import Settings, load_settings
+from tests.conftest import FAKE_EMBEDDER_SETTINGS, FakeEmbedder, write_fixture_corpus
 
 PASSWORD = "geheim-wachtwoord"
 TRACKER = "http://tracker.example/pixel.png"
@@ -80,7 +80,7 @@ def serve_asgi(app: Any, name: str = "app") -> tuple[str, Any, threading.Thread]
 
 def launch(settings: Settings, advisor: Any, index_command: Sequence[str] | None = None, eval_command: Sequence[str] | None = None) -> LiveApp:
     """Serve `build_app` on a free loopback port in a background thread."""
-    from advisor.ui import build_app
+    from advisor.web.app import build_app
 
     app, blocks = build_app(settings, advisor, index_command=index_command, eval_command=eval_command)
     url, server, thread = serve_asgi(app)
@@ -101,7 +101,7 @@ def ui_settings(root: Path, *, fake: bool = True, **overrides: Any) -> Settings:
         "concurrency_limit": 2,
     }
     if fake:
-        values.update(refusal_threshold=0.2, sentence_threshold=0.1, chunk_size=400, chunk_overlap=80)
+        values.update(FAKE_EMBEDDER_SETTINGS)
     values.update(overrides)
     return load_settings(**values)
 
@@ -119,8 +119,8 @@ def isolated_env(root: Path) -> Iterator[None]:
 
 
 def fake_live_app(root: Path, index_command: Sequence[str] = FAKE_INDEX, eval_command: Sequence[str] | None = None, **overrides: Any) -> LiveApp:
-    from advisor.answer import Advisor
-    from advisor.indexer import build_index
+    from advisor.answer.service import Advisor
+    from advisor.index.build import build_index
 
     with isolated_env(root):
         settings = ui_settings(root, **overrides)

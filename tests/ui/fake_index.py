@@ -13,8 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-from advisor.indexer import IndexBusyError, build_index
-from advisor.settings import load_settings
+from advisor.core.settings import load_settings
+from advisor.index.build import build_index
+from advisor.index.layout import IndexBusyError
 from tests.conftest import FakeEmbedder
 
 

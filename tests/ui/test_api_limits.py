@@ -14,8 +14,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from advisor.api import MAX_BODY, add_api_routes
-from advisor.settings import Settings
+from advisor.core.settings import Settings
+from advisor.web.api import MAX_BODY, add_api_routes
 
 
 class StubAnswer:

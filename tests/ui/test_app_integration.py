@@ -19,17 +19,17 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
-    from advisor.answer import Advisor
-    from advisor.indexer import build_index
+    from advisor.services import build_services
 
     root = tmp_path_factory.mktemp("ui-real")
     with isolated_env(root):
         # The default model (multilingual-e5-small), materialized once per test session.
         settings = ui_settings(root, fake=False, models_dir=tmp_path_factory.getbasetemp() / "shared-models", upload_max_mb=1.0)
-        report = build_index(settings)
+        services = build_services(settings)  # one model for the build and the answers
+        report = services.build_index()
         assert report.failed == []
         assert report.documents == 6
-        app = launch(settings, Advisor(settings))
+        app = launch(settings, services.advisor)
     yield app
     app.stop()
 
@@ -44,11 +44,11 @@ def _answer(out: tuple[Any, ...]) -> str:
 def test_real_model_answers_dutch_and_english_with_sources_and_refuses_the_rest(real: LiveApp) -> None:
     client = Client(real.url, verbose=False)
     out = client.predict("Hoe bouw je vertrouwen op tussen twee partnerorganisaties?", api_name="/ask")
-    assert _answer(out).startswith("Dit zeggen de bronnen")
+    assert "[1]" in _answer(out)
     assert 'id="src-0-1"' in out[2]
     assert "vertrouwen.md" in out[2]
     follow = client.predict("And which governance form suits a large network with many members?", api_name="/ask")
-    assert _answer(follow).startswith("Here is what the sources")
+    assert "[1]" in _answer(follow)
     assert "governance.pdf" in follow[2]
     data = httpx.post(real.url + "api/ask", json={"question": "What is the capital of France?"}, timeout=60).json()
     assert data["refused"] is True

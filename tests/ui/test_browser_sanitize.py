@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from advisor import render
+from advisor.web import render
 from tests.ui.conftest import LiveApp, isolated_env, launch, serve_asgi, ui_settings
 from tests.ui.test_render import payload_answer
 from tests.ui.test_sanitize import PAYLOADS
@@ -243,8 +243,8 @@ def write_payload_corpus(corpus: Path) -> None:
 
 @pytest.fixture(scope="module")
 def payload_live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
-    from advisor.answer import Advisor
-    from advisor.indexer import build_index
+    from advisor.answer.service import Advisor
+    from advisor.index.build import build_index
     from tests.conftest import FakeEmbedder
 
     root = tmp_path_factory.mktemp("browser-payloads")

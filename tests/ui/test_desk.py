@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from advisor import desk
-from advisor.authoring import markdown_to_docx, markdown_to_pdf
-from advisor.feedback import append_feedback, read_feedback
-from advisor.indexer import build_index
-from advisor.settings import Settings
+from advisor.core.settings import Settings
+from advisor.index.build import build_index
+from advisor.tools.authoring import markdown_to_docx, markdown_to_pdf
+from advisor.web import maintenance as desk
+from advisor.web.feedback import append_feedback, read_feedback
 
 
 @pytest.mark.parametrize(
@@ -150,7 +150,7 @@ def test_child_processes_get_the_same_settings(settings: Settings) -> None:
     import subprocess
     import sys
 
-    code = "from advisor.settings import load_settings; s = load_settings(); print(s.chunk_size, s.refusal_threshold, s.corpus_dir)"
+    code = "from advisor.core.settings import load_settings; s = load_settings(); print(s.chunk_size, s.refusal_threshold, s.corpus_dir)"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.split()
     assert out == ["400", "0.2", str(settings.corpus_dir.resolve())]
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from advisor import desk
-from advisor.settings import Settings
+from advisor.core.settings import Settings
+from advisor.web import maintenance as desk
 
 # ---------------------------------------------------------------- symbolic links
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from advisor import render
-from advisor.indexer import build_index
-from advisor.settings import Settings
-from advisor.viewer import document_html, resolve_document
+from advisor.core.settings import Settings
+from advisor.index.build import build_index
+from advisor.web import render
+from advisor.web.viewer import document_html, resolve_document
 from tests.ui.test_sanitize import PAYLOADS, WORST_CASE, assert_loads_and_links_nothing, assert_safe_html, parsed
 
 ANSWER = {

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 import pytest
 from markdown_it import MarkdownIt
 
-from advisor.sanitize import (
+from advisor.web.sanitize import (
     ALLOWED_TAGS,
     allowed_href,
     escape_html,

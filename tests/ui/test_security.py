@@ -145,7 +145,7 @@ def test_a_huge_question_in_the_chat_is_refused_at_once_with_a_message(live: Liv
 
 
 def test_memory_stays_flat_over_ten_sessions_of_maximal_questions(live: LiveApp) -> None:
-    from advisor.api import MAX_QUESTION
+    from advisor.web.api import MAX_QUESTION
 
     def rss_mb() -> float:
         with open("/proc/self/status") as f:

@@ -1,0 +1,73 @@
+"""The conversation around a question: history normalisation, follow-ups, condensing, language.
+
+History arrives in several shapes (plain user questions, `{"role", "content"}` messages, gradio
+multimodal content parts); `turns` is the one place that reads them, everything else works on
+its output.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from advisor.core.text import detect_language, words
+from advisor.core.types import Language
+
+History = Sequence[Any]  # user questions as strings, or {"role": ..., "content": ...} messages
+Role = Literal["user", "assistant"]
+
+_FOLLOW_UP_START = re.compile(
+    r"^(en|maar|dus|en als|wat als|hoe dan|waarom dan|and|but|so|what if|how about|what about|also|ook)\b", re.I
+)
+
+_REFERRING = frozenset("dat dit daar daarvan daarbij daarmee daarna that this those these they them there".split())
+
+
+def turns(history: History | None) -> list[tuple[Role, str]]:
+    """The user and assistant turns with text, in order, as (role, content)."""
+    out: list[tuple[Role, str]] = []
+    for turn in history or []:
+        content: Any
+        if isinstance(turn, str):
+            role, content = "user", turn
+        elif isinstance(turn, dict):
+            role, content = turn.get("role"), turn.get("content")
+            if isinstance(content, list):  # gradio multimodal message parts
+                content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+        else:
+            continue
+        if role in ("user", "assistant") and isinstance(content, str) and content.strip():
+            out.append((role, content))
+    return out
+
+
+def user_turns(history: History | None) -> list[str]:
+    return [content for role, content in turns(history) if role == "user"]
+
+
+def conversation_text(history: History | None, last: int = 6, width: int = 400) -> str:
+    """The last turns of the conversation as plain lines (for the model's condensation prompt)."""
+    lines = [
+        f"{'User' if role == 'user' else 'Assistant'}: {' '.join(content.split())[:width]}" for role, content in turns(history)
+    ]
+    return "\n".join(lines[-last:])
+
+
+def is_follow_up(question: str) -> bool:
+    w = words(question)
+    return bool(_FOLLOW_UP_START.match(question.strip())) or len(w) <= 6 or bool(set(w[:2]) & _REFERRING)
+
+
+def condense(question: str, history: History | None) -> str:
+    """A standalone search query: a follow-up borrows the previous question's words."""
+    previous = user_turns(history)
+    if previous and is_follow_up(question):
+        return f"{previous[-1]} {question}"
+    return question
+
+
+def question_language(question: str, history: History | None = None) -> Language:
+    previous = user_turns(history)
+    default: Language = detect_language(previous[-1]) if previous else "nl"
+    return detect_language(question, default=default)

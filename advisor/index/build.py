@@ -1,0 +1,539 @@
+"""Build an index of the corpus: a fresh, verified build that becomes current atomically.
+
+    scan -> diff with the current manifest -> load + chunk changed files -> embed (cache first)
+         -> store in Chroma + BM25 -> verify -> switch CURRENT -> prune old builds
+
+Readers only ever open the build that CURRENT names, and CURRENT changes by `os.replace`,
+so a reader sees the old build or the new one, never half of one. One writer at a time
+(an exclusive lock); a crashed build leaves a directory that is never current and is
+cleaned up by the next build.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from advisor.core.fsutil import sha256_file
+from advisor.core.types import Chunk
+from advisor.embedding.models import CachedEmbedder, EmbeddingCache, load_embedder, model_name
+from advisor.index.keyword import BM25Index
+from advisor.index.layout import (
+    LAYOUT,
+    IndexVerifyError,
+    Progress,
+    atomic_write,
+    builds_dir,
+    current_build_id,
+    index_lock,
+    load_build_chunks,
+    previous_build_id,
+    read_build_info,
+    switch_current,
+)
+from advisor.index.vectors import VectorBackend, vector_backend_for
+from advisor.ingest.chunking import chunk_document
+from advisor.ingest.loaders import LOADERS, LoadError
+from advisor.ingest.sandbox import GuardedLoader
+
+if TYPE_CHECKING:
+    from advisor.core.settings import Settings
+    from advisor.embedding.models import Embedder
+
+
+log = logging.getLogger(__name__)
+
+
+LOADER_VERSION = 5  # bump when loaders or chunking change what they produce
+
+
+
+
+@dataclass
+class FileFailure:
+    source: str
+    reason: str
+
+
+@dataclass
+class IndexReport:
+    build_id: str
+    previous_build: str | None
+    noop: bool = False
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    failed: list[FileFailure] = field(default_factory=list)
+    documents: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    cached: int = 0
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["failed"] = [asdict(f) for f in self.failed]
+        return d
+
+
+def scan_corpus(corpus_dir: Path) -> tuple[dict[str, Path], list[FileFailure]]:
+    """Indexable files by relative path, and files refused before reading (with reasons)."""
+    found: dict[str, Path] = {}
+    refused: list[FileFailure] = []
+    root = corpus_dir.resolve()
+    if not root.is_dir():
+        raise FileNotFoundError(f"corpus folder '{corpus_dir}' does not exist")
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if any(part.startswith(".") for part in path.relative_to(root).parts):
+            continue
+        if path.is_dir():
+            continue
+        if rel.lower() == "readme.md":  # the corpus's own catalogue, not knowledge
+            continue
+        if path.is_symlink() and not path.resolve().is_relative_to(root):
+            refused.append(FileFailure(rel, "symbolic link pointing outside the corpus"))
+            continue
+        if path.is_symlink() and not path.exists():
+            refused.append(FileFailure(rel, "symbolic link to a file that does not exist"))
+            continue
+        if not path.is_file():  # a FIFO or a socket would block or fail the reader
+            refused.append(FileFailure(rel, "not a regular file"))
+            continue
+        if path.suffix.lower() not in LOADERS:
+            refused.append(FileFailure(rel, f"unsupported file type '{path.suffix or '(none)'}'"))
+            continue
+        found[rel] = path
+    return found, refused
+
+
+def settings_fingerprint(settings: Settings, model_name: str) -> dict[str, Any]:
+    return {
+        "model": model_name,
+        "chunk_size": settings.chunk_size,
+        "chunk_overlap": settings.chunk_overlap,
+        "loader_version": LOADER_VERSION,
+        "layout": LAYOUT,
+    }
+
+
+def _new_build_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+def _prune(index_dir: Path, keep: set[str]) -> None:
+    bdir = builds_dir(index_dir)
+    if not bdir.exists():
+        return
+    for d in bdir.iterdir():
+        if d.name not in keep:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The corpus diffed against the current build's manifest: what to load, keep and report."""
+
+    previous_build: str | None
+    previous_info: dict[str, Any] | None
+    previous_manifest: dict[str, Any]
+    previous_failed: dict[str, dict[str, Any]]
+    files: dict[str, Path]
+    hashes: dict[str, str]
+    refused: list[FileFailure]
+    fingerprint: dict[str, Any]
+    reuse: bool
+    added: list[str]
+    changed: list[str]
+    removed: list[str]
+    unchanged: int
+    carried: set[str]  # new to the manifest, but failed before with the same content
+
+    @property
+    def noop(self) -> bool:
+        return self.reuse and not self.added and not self.changed and not self.removed
+
+    @property
+    def to_load(self) -> set[str]:
+        return {r for r in self.files if r in self.added or r in self.changed or not self.reuse}
+
+    def carried_failure(self, rel: str) -> FileFailure:
+        return FileFailure(rel, self.previous_failed[rel]["reason"])
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """Chunks and manifest entries per source (loaded or kept), and the files that failed."""
+
+    chunks_by_source: dict[str, list[Chunk]]
+    manifest: dict[str, Any]
+    failed: list[FileFailure]  # carried-over and new load failures, in source order
+    unloaded: set[str]  # added or changed files whose new version could not be loaded
+    loading: float
+    chunking: float
+
+
+@dataclass(frozen=True)
+class Embedded:
+    vectors: np.ndarray
+    embedder: Embedder
+    cache: EmbeddingCache
+    embedded: int
+    cached: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Stored:
+    backend: VectorBackend
+    storing: float
+    verifying: float
+
+
+def build_index(
+    settings: Settings,
+    embedder: Embedder | None = None,
+    *,
+    full: bool = False,
+    progress: Progress | None = None,
+    vector_backend: VectorBackend | None = None,
+    load: Callable[[], Embedder] | None = None,
+) -> IndexReport:
+    """Index `settings.corpus_dir` into a new build under `settings.index_dir` and make it current.
+
+    Without `embedder`, the model is made only when something needs embedding: by `load` (the
+    composition root's, so the build and the answers share one model), else from the settings.
+    """
+
+    t0 = time.perf_counter()
+    index_dir = Path(settings.index_dir)
+    with index_lock(index_dir):
+        notify = _progress_file_writer(index_dir, progress)
+        plan = _plan(settings, index_dir, embedder, full)
+        if plan.noop:  # nothing changed since the current build: no new build, no embedding
+            return _noop_report(plan, time.perf_counter() - t0)
+        build_id = _new_build_id()
+        bdir = _make_build_dir(index_dir, build_id, plan.previous_build)
+        loaded = _load(settings, plan, _previous_chunks(index_dir, plan), notify)
+        chunks = _all_chunks(loaded)
+        embedded = _embed(settings, index_dir, chunks, notify, embedder, load)
+        stored = _store_and_verify(settings, build_id, bdir, chunks, embedded.vectors, notify, vector_backend)
+        report = _report(build_id, plan, loaded, embedded, stored, time.perf_counter() - t0)
+        info = _build_info(build_id, plan, loaded, embedded, stored, report)
+        _publish(index_dir, bdir, build_id, plan.previous_build, info, stored.backend, embedded.cache)
+        log.info("build %s current: %d documents, %d chunks", build_id, report.documents, report.chunks)
+        return replace(report, seconds=time.perf_counter() - t0)
+
+
+def _plan(settings: Settings, index_dir: Path, embedder: Embedder | None, full: bool) -> Plan:
+    """Diff the corpus against the current build's manifest."""
+    cur = current_build_id(index_dir)
+    prev_info: dict[str, Any] | None = None
+    if cur and (builds_dir(index_dir) / cur / "build.json").exists():
+        prev_info = read_build_info(index_dir, cur)
+    files, refused = scan_corpus(Path(settings.corpus_dir))
+    hashes = {rel: sha256_file(p) for rel, p in files.items()}
+    fingerprint = settings_fingerprint(settings, embedder.name if embedder is not None else model_name(settings))
+    reuse = prev_info is not None and not full and prev_info.get("fingerprint") == fingerprint
+    prev_manifest: dict[str, Any] = prev_info["manifest"] if prev_info else {}
+    prev_failed = {f["source"]: f for f in (prev_info or {}).get("failed", [])}
+    carried = {r for r in files if r not in prev_manifest and prev_failed.get(r, {}).get("sha256") == hashes[r]}
+    added: list[str] = []
+    changed: list[str] = []
+    unchanged = 0
+    for rel in files:
+        old = prev_manifest.get(rel)
+        if old is None:
+            if rel not in carried:
+                added.append(rel)
+        elif old["sha256"] != hashes[rel]:
+            changed.append(rel)
+        else:
+            unchanged += 1
+    return Plan(
+        previous_build=cur,
+        previous_info=prev_info,
+        previous_manifest=prev_manifest,
+        previous_failed=prev_failed,
+        files=files,
+        hashes=hashes,
+        refused=list(refused),
+        fingerprint=fingerprint,
+        reuse=reuse,
+        added=added,
+        changed=changed,
+        removed=sorted(set(prev_manifest) - set(files)),
+        unchanged=unchanged,
+        carried=carried,
+    )
+
+
+def _noop_report(plan: Plan, seconds: float) -> IndexReport:
+    """The report of a build that was not needed: the current one stays."""
+    assert plan.previous_build is not None
+    assert plan.previous_info is not None
+    return IndexReport(
+        build_id=plan.previous_build,
+        previous_build=plan.previous_build,
+        noop=True,
+        unchanged=plan.unchanged,
+        failed=plan.refused + [plan.carried_failure(r) for r in sorted(plan.carried)],
+        documents=plan.previous_info["documents"],
+        chunks=plan.previous_info["chunks"],
+        seconds=seconds,
+    )
+
+
+def _make_build_dir(index_dir: Path, build_id: str, cur: str | None) -> Path:
+    """Clear away crashed builds (keeping current and previous) and make the new build's folder."""
+    bdir = builds_dir(index_dir) / build_id
+    _prune(index_dir, keep={b for b in (cur, previous_build_id(index_dir)) if b})
+    bdir.mkdir(parents=True)
+    return bdir
+
+
+def _previous_chunks(index_dir: Path, plan: Plan) -> dict[str, list[Chunk]]:
+    """The current build's chunks by source, to keep what did not change."""
+    prev_chunks: dict[str, list[Chunk]] = {}
+    if plan.previous_info and plan.previous_build:
+        for c in load_build_chunks(index_dir, plan.previous_build):
+            prev_chunks.setdefault(c.source, []).append(c)
+    return prev_chunks
+
+
+def _load(settings: Settings, plan: Plan, prev_chunks: dict[str, list[Chunk]], notify: Progress) -> Loaded:
+    """Load and chunk what is new or changed; keep the rest from the previous build."""
+    manifest: dict[str, Any] = {}
+    chunks_by_source: dict[str, list[Chunk]] = {}
+    failed: list[FileFailure] = []
+    unloaded: set[str] = set()
+    to_load = plan.to_load
+    load_time = chunk_time = 0.0
+
+    def keep_previous(rel: str) -> None:
+        chunks_by_source[rel] = prev_chunks.get(rel, [])
+        manifest[rel] = plan.previous_manifest[rel]
+
+    # A worker of this build's own, started at the first file to read and ended with the loop.
+    with GuardedLoader(settings.load_timeout, settings.load_memory_mb) as guard:
+        for i, rel in enumerate(sorted(plan.files)):
+            if rel not in to_load:
+                if rel in plan.carried:
+                    failed.append(plan.carried_failure(rel))
+                else:
+                    keep_previous(rel)
+                continue
+            notify("loading", i + 1, len(plan.files))
+            ts = time.perf_counter()
+            try:
+                doc = guard.load(plan.files[rel], rel)
+            except LoadError as exc:
+                load_time += time.perf_counter() - ts
+                reason = str(exc)
+                if rel in plan.previous_manifest:  # a broken new version must not lose the indexed one
+                    reason += "; the previously indexed version is kept"
+                    keep_previous(rel)
+                unloaded.add(rel)
+                failed.append(FileFailure(rel, reason))
+                continue
+            load_time += time.perf_counter() - ts
+            ts = time.perf_counter()
+            chunks = chunk_document(doc, settings.chunk_size, settings.chunk_overlap)
+            chunk_time += time.perf_counter() - ts
+            chunks_by_source[rel] = chunks
+            manifest[rel] = {
+                "sha256": plan.hashes[rel],
+                "title": doc.title,
+                "language": doc.language,
+                "format": doc.format,
+                "chunks": len(chunks),
+                "indexed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            }
+    return Loaded(chunks_by_source, manifest, failed, unloaded, load_time, chunk_time)
+
+
+def _all_chunks(loaded: Loaded) -> list[Chunk]:
+    """Every chunk of the new build, by source; chunk ids must be unique."""
+    all_chunks = [c for rel in sorted(loaded.chunks_by_source) for c in loaded.chunks_by_source[rel]]
+    ids = [c.id for c in all_chunks]
+    if len(set(ids)) != len(ids):
+        raise IndexVerifyError("duplicate chunk ids in the new build")
+    return all_chunks
+
+
+def _embed(
+    settings: Settings,
+    index_dir: Path,
+    chunks: list[Chunk],
+    notify: Progress,
+    embedder: Embedder | None,
+    load: Callable[[], Embedder] | None,
+) -> Embedded:
+    """Embed the chunks; the cache answers everything that was embedded before."""
+    t = time.perf_counter()
+    inner = embedder if embedder is not None else load() if load is not None else load_embedder(settings)
+    cache = EmbeddingCache(index_dir / "cache" / "embeddings.sqlite")
+    cached = CachedEmbedder(inner, cache)
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        notify("embedding", done, len(chunks))
+
+    vectors = cached.embed_documents([c.embed_text for c in chunks], progress=tick)
+    return Embedded(vectors, inner, cache, cached.embedded, cached.cached, time.perf_counter() - t)
+
+
+def _store_and_verify(
+    settings: Settings,
+    build_id: str,
+    bdir: Path,
+    chunks: list[Chunk],
+    vectors: np.ndarray,
+    notify: Progress,
+    vector_backend: VectorBackend | None,
+) -> Stored:
+    """Store vectors in the backend, chunks and BM25 beside them; verify before anyone can see it."""
+    t = time.perf_counter()
+    backend = vector_backend or vector_backend_for(settings)
+    notify("storing", 0, len(chunks))
+    backend.write(build_id, bdir, chunks, vectors, settings.ef_search)
+    write_build_files(bdir, chunks, vectors)
+    notify("storing", len(chunks), len(chunks))
+    storing = time.perf_counter() - t
+
+    t = time.perf_counter()
+    notify("verifying", 0, 1)
+    backend.verify(build_id, bdir, chunks, vectors)
+    return Stored(backend, storing, time.perf_counter() - t)
+
+
+def _report(
+    build_id: str, plan: Plan, loaded: Loaded, embedded: Embedded, stored: Stored, seconds: float
+) -> IndexReport:
+    """The new build's report, filled once from the steps' results."""
+    return IndexReport(
+        build_id=build_id,
+        previous_build=plan.previous_build,
+        added=[r for r in plan.added if r not in loaded.unloaded],
+        changed=[r for r in plan.changed if r not in loaded.unloaded],
+        removed=list(plan.removed),
+        unchanged=plan.unchanged,
+        failed=plan.refused + loaded.failed,
+        documents=len(loaded.manifest),
+        chunks=sum(len(cs) for cs in loaded.chunks_by_source.values()),
+        embedded=embedded.embedded,
+        cached=embedded.cached,
+        seconds=seconds,
+        timings={
+            "loading": loaded.loading,
+            "chunking": loaded.chunking,
+            "embedding": embedded.seconds,
+            "storing": stored.storing,
+            "verifying": stored.verifying,
+        },
+    )
+
+
+def _build_info(
+    build_id: str, plan: Plan, loaded: Loaded, embedded: Embedded, stored: Stored, report: IndexReport
+) -> dict[str, Any]:
+    """The new build's `build.json`."""
+    return {
+        "id": build_id,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "model": embedded.embedder.name,
+        "fingerprint": plan.fingerprint,
+        "layout": LAYOUT,
+        "backend": stored.backend.kind,
+        "documents": report.documents,
+        "chunks": report.chunks,
+        "manifest": loaded.manifest,
+        "failed": [
+            {"source": f.source, "reason": f.reason, "sha256": plan.hashes.get(f.source)} for f in report.failed
+        ],
+        "report": report.to_json(),
+        "complete": True,
+    }
+
+
+def _publish(
+    index_dir: Path,
+    bdir: Path,
+    build_id: str,
+    cur: str | None,
+    info: dict[str, Any],
+    backend: VectorBackend,
+    cache: EmbeddingCache,
+) -> None:
+    """Write `build.json`, make the build current, and prune all but it and the one it replaces."""
+    atomic_write(bdir / "build.json", json.dumps(info, ensure_ascii=False, indent=1))
+    switch_current(index_dir, build_id)
+    _prune(index_dir, keep={build_id, cur} - {None})  # type: ignore[arg-type]
+    backend.prune({b for b in (build_id, cur) if b})
+    cache.close()
+
+
+def _progress_file_writer(index_dir: Path, progress: Progress | None) -> Progress:
+    """Forward progress and also publish it in `index/progress.json` for other processes (the UI)."""
+    path = index_dir / "progress.json"
+    last = [0.0]
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+    def notify(stage: str, done: int, total: int) -> None:
+        if progress is not None:
+            progress(stage, done, total)
+        now = time.monotonic()
+        if now - last[0] > 0.25 or done == total:
+            last[0] = now
+            with contextlib.suppress(OSError):
+                atomic_write(path, json.dumps({"pid": os.getpid(), "started": started, "stage": stage, "done": done, "total": total}))
+
+    return notify
+
+
+def write_build_files(bdir: Path, chunks: list[Chunk], vectors: np.ndarray) -> None:
+    """What a build keeps beside its vectors: the chunks, BM25, per-language means, the vectors themselves."""
+
+    with (bdir / "chunks.jsonl").open("w") as f:
+        for c in chunks:
+            f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
+    BM25Index.build(chunks).save(bdir / "bm25.pkl")
+    save_language_stats(bdir / "language_stats.npz", chunks, vectors)
+    np.save(bdir / "vectors.npy", np.asarray(vectors, dtype=np.float32).reshape(len(chunks), -1))
+
+
+def save_language_stats(path: Path, chunks: list[Chunk], vectors: np.ndarray) -> None:
+    """Per-language mean of the chunk vectors (see `retrieval.LanguageStats`)."""
+    stats: dict[str, np.ndarray] = {}
+    for lang in ("nl", "en"):
+        rows = [i for i, c in enumerate(chunks) if c.language == lang]
+        if len(rows) >= 2:
+            stats[f"{lang}_mean"] = vectors[rows].astype(np.float64).mean(axis=0)
+    with path.open("wb") as f:
+        np.savez(f, **stats)
+
+
+def rollback(index_dir: Path) -> str:
+    """Make the previous build current again."""
+    with index_lock(index_dir):
+        prev = previous_build_id(index_dir)
+        if not prev or not (builds_dir(index_dir) / prev / "build.json").exists():
+            raise RuntimeError("there is no previous build to roll back to")
+        switch_current(index_dir, prev)
+        return prev

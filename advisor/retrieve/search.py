@@ -1,0 +1,237 @@
+"""Hybrid retrieval: dense (Chroma) and BM25, fused by reciprocal rank, capped per document."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from advisor.core.types import Chunk, Hit
+from advisor.index.keyword import BM25Index
+from advisor.index.layout import builds_dir, current_build_id, layout_ok, load_build_chunks, read_build_info
+from advisor.index.vectors import query, vector_backend_for
+from advisor.retrieve.fusion import cap_per_group, reciprocal_rank_fusion
+from advisor.retrieve.glossary import glossary_expansion, query_terms
+
+if TYPE_CHECKING:
+    from advisor.core.settings import Settings
+    from advisor.embedding.models import Embedder
+
+log = logging.getLogger(__name__)
+
+
+class NoIndexError(RuntimeError):
+    """There is no current build to search."""
+
+
+class LanguageStats:
+    """Removes the embedding model's same-language bias from similarities.
+
+    multilingual-e5-small scores a passage higher when it shares the question's language, so an
+    English question ranks loosely related English passages above the Dutch passage that answers
+    it. The similarity of a query q to an average chunk of one language is q.m, with m that
+    language's mean chunk vector: ranking by s - q.m compares passages of both languages on the
+    same footing. (Dividing by the spread as well was measured and ranked worse.)
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.mean: dict[str, np.ndarray] = {}
+        if path.exists():
+            with np.load(path) as data:
+                for lang in ("nl", "en"):
+                    if f"{lang}_mean" in data:
+                        self.mean[lang] = data[f"{lang}_mean"].astype(np.float32)
+
+    @property
+    def languages(self) -> list[str]:
+        return list(self.mean)
+
+    def offset(self, qvec: np.ndarray, lang: str, strength: float = 1.0) -> float:
+        """What centring subtracts from the similarities of `lang` chunks to this query."""
+        return strength * float(qvec @ self.mean[lang]) if lang in self.mean else 0.0
+
+
+def search_text(query: str, settings: Settings) -> str:
+    """What the dense side embeds for `query`: the query, then the glossary translations of its words."""
+    return glossary_expansion(query) if settings.dense_glossary_expansion else query
+
+
+class Searcher:
+    """One immutable build, opened for searching."""
+
+    def __init__(self, settings: Settings, build_id: str, embedder: Embedder) -> None:
+        self.settings = settings
+        self.build_id = build_id
+        self.embedder = embedder
+        index_dir = Path(settings.index_dir)
+        bdir = builds_dir(index_dir) / build_id
+        self.info = read_build_info(index_dir, build_id)
+        if not layout_ok(self.info):
+            raise NoIndexError(f"index build {build_id} was made by an older version of the advisor: run 'advisor index'")
+        self.chunks: list[Chunk] = load_build_chunks(index_dir, build_id)
+        self.by_id = {c.id: i for i, c in enumerate(self.chunks)}
+        self.bm25 = BM25Index.load(bdir / "bm25.pkl")
+        self.collections = vector_backend_for(settings).collections(build_id, bdir)
+        self.counts = {lang: col.count() for lang, col in self.collections.items()}  # a build never changes
+        self.chunk_vectors = np.load(bdir / "vectors.npy", mmap_mode="r")
+        self.language_stats = LanguageStats(bdir / "language_stats.npz")
+
+    def dense(self, qvec: np.ndarray, k: int) -> list[tuple[int, float, float]]:
+        """(chunk index, cosine similarity, ranking score) best first.
+
+        Each language has its own collection and is searched on its own; with both languages in
+        the index the results are merged by language-centred similarity (see `LanguageStats`),
+        otherwise the ranking score is the similarity.
+        """
+
+        offsets = self.language_offsets(qvec)
+        merged: list[tuple[int, float, float]] = []
+        for lang, col in self.collections.items():
+            offset = offsets.get(lang, 0.0)
+            for cid, sim in query(col, qvec, k, count=self.counts[lang]):
+                i = self.by_id.get(cid)
+                if i is not None:
+                    merged.append((i, sim, sim - offset))
+        merged.sort(key=lambda t: -t[2])
+        return merged[:k]
+
+    def language_offsets(self, qvec: np.ndarray) -> dict[str, float]:
+        """What centring subtracts per language for this query (empty when the index holds one language)."""
+        if not (self.settings.language_debias and len(self.collections) >= 2):
+            return {}
+        return {lang: self.language_stats.offset(qvec, lang, self.settings.language_centring) for lang in self.collections}
+
+    def keyword(self, query: str, k: int) -> list[tuple[int, float, float]]:
+        return [(h.index, h.score, h.coverage) for h in self.bm25.search(query_terms(query), k)]
+
+    def vectors(self, indices: list[int]) -> dict[int, np.ndarray]:
+        """Stored vectors of chunks, read from the build's vectors.npy (memory-mapped)."""
+        return {i: np.asarray(self.chunk_vectors[i], dtype=np.float32) for i in indices}
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int | None = None,
+        dense_only: bool = False,
+        qvec: np.ndarray | None = None,
+        svec: np.ndarray | None = None,
+    ) -> list[Hit]:
+        """The fused ranking for `query`.
+
+        The dense side searches with the query followed by the glossary translations of its words
+        (`dense_glossary_expansion`, see `text.glossary_expansion`). `qvec`, the embedding of the
+        query as asked, is what each hit's `dense_similarity` is then measured against when the
+        caller has it (the refusal rule is calibrated on it); without it, the similarity is to the
+        text that was searched. A caller that embedded `search_text(query, settings)` already (in one
+        batch with the question) passes it as `svec`.
+        """
+        if svec is None:
+            text = self.search_text(query)
+            svec = qvec if qvec is not None and text == query else self.embedder.embed_queries([text])[0]
+        return self.search_vector(query, svec, k=k, dense_only=dense_only, qvec=qvec)
+
+    def search_text(self, query: str) -> str:
+        """What the dense side embeds for `query`."""
+        return search_text(query, self.settings)
+
+    def search_vector(
+        self, query: str, svec: np.ndarray, *, k: int | None = None, dense_only: bool = False, qvec: np.ndarray | None = None
+    ) -> list[Hit]:
+        """The index side of `search`: `svec` is the embedding of `search_text(query)`."""
+        s = self.settings
+        k = k or s.k_final
+        dense = self.dense(svec, s.k_dense)
+        sims = {i: sim for i, sim, _ in dense}
+        rankings = [[i for i, _, _ in dense]]
+        kw_rank: dict[int, int] = {}
+        coverage: dict[int, float] = {}
+        if not dense_only:
+            # The keyword side counts only where it really matches: an English question on Dutch
+            # text matches a stray word or two, and letting that vote lowers quality.
+            found = self.keyword(query, s.k_keyword)
+            coverage = {i: cov for i, _, cov in found}
+            kw = [i for i, _, cov in found if cov >= s.keyword_min_coverage]
+            kw_rank = {i: r for r, i in enumerate(kw, start=1)}
+            rankings.append(kw)
+        fused = reciprocal_rank_fusion(rankings, k=s.rrf_k, weights=[1.0, s.keyword_weight][: len(rankings)])
+        missing = [i for i, _ in fused[: k * 4] if i not in sims]
+        for i, v in self.vectors(missing).items():
+            sims[i] = float(v @ svec)
+        dense_rank = {i: r for r, (i, _, _) in enumerate(dense, start=1)}
+        hits = [
+            Hit(
+                chunk=self.chunks[i],
+                score=score,
+                dense_similarity=sims.get(i),
+                dense_rank=dense_rank.get(i),
+                keyword_rank=kw_rank.get(i),
+                keyword_coverage=coverage.get(i, 0.0),
+            )
+            for i, score in fused
+        ]
+        hits = cap_per_group(hits, lambda h: h.chunk.source, s.per_document_cap, k)
+        if qvec is not None and svec is not qvec:
+            vecs = self.vectors([self.by_id[h.chunk.id] for h in hits])
+            hits = [replace(h, dense_similarity=float(vecs[self.by_id[h.chunk.id]] @ qvec)) for h in hits]
+        return hits
+
+
+class IndexReader:
+    """Follows the index's CURRENT pointer: each search uses the newest complete build."""
+
+    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self._searcher: Searcher | None = None
+        self._lock = threading.Lock()
+
+    def searcher(self) -> Searcher:
+        build_id = current_build_id(Path(self.settings.index_dir))
+        if build_id is None:
+            raise NoIndexError("there is no index yet: run 'advisor index' first")
+        current = self._searcher
+        if current is not None and current.build_id == build_id:
+            return current
+        with self._lock:
+            if self._searcher is None or self._searcher.build_id != build_id:
+                log.info("opening index build %s", build_id)
+                self._searcher = Searcher(self.settings, build_id, self.embedder)
+            return self._searcher
+
+    def search(self, query: str, **kw: Any) -> list[Hit]:
+        return self.searcher().search(query, **kw)
+
+
+def make_retriever(reader: IndexReader) -> Any:
+    """The hybrid search as a LangChain `BaseRetriever`; each Document carries its `Hit`."""
+    from langchain_core.callbacks import CallbackManagerForRetrieverRun
+    from langchain_core.documents import Document as LCDocument
+    from langchain_core.retrievers import BaseRetriever
+
+    class AdvisorRetriever(BaseRetriever):
+        """Dense + BM25 with reciprocal-rank fusion over the current index build."""
+
+        def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
+            return [
+                LCDocument(
+                    page_content=h.chunk.text,
+                    id=h.chunk.id,
+                    metadata={
+                        "source": h.chunk.source,
+                        "title": h.chunk.title,
+                        "section": h.chunk.section,
+                        "page": h.chunk.page,
+                        "score": h.score,
+                        "dense_similarity": h.dense_similarity,
+                        "hit": h,
+                    },
+                )
+                for h in reader.search(query)
+            ]
+
+    return AdvisorRetriever()

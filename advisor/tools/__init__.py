@@ -1,0 +1,1 @@
+"""Extras for developers: the benchmark and corpus authoring."""

@@ -1,0 +1,496 @@
+"""The web app people use: a chat with cited sources, a maintainer's desk, and a JSON API.
+
+    build_app(settings) -> (FastAPI app, gradio Blocks)   routes: /api/ask, /api/health, / (UI)
+    serve(settings)     -> builds the index when there is none, then runs the app
+
+This module only lays out the page and wires its events; the handlers are
+`advisor.web.chat.ChatHandlers` and `advisor.web.desk.DeskHandlers`. The UI only calls
+`Advisor.stream()` and the desk functions; it never opens Chroma and never builds an index in
+its own process (see `advisor.web.maintenance`). Every handler catches its errors and shows a
+short message: no stack trace and no server path reaches a page.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+# Only `advisor serve` and the UI tests import this module, so `advisor --help` stays fast.
+import gradio as gr
+
+from advisor.index.layout import IndexBusyError, build_layout_ok, current_build_id, read_progress
+from advisor.services import Services, build_services
+from advisor.web import maintenance, render
+from advisor.web.access import DeskGate, RateLimit, RequestLimits
+from advisor.web.api import MAX_QUESTION, add_api_routes, health
+from advisor.web.chat import MAX_SUGGESTIONS, ChatHandlers
+from advisor.web.desk import DeskHandlers
+from advisor.web.viewer import DocumentCache
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from fastapi import FastAPI
+
+    from advisor.answer.service import Advisor
+    from advisor.core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = (
+    "Hoe voorkom ik dat wij-zij-denken de samenwerking ondermijnt?",
+    "Wanneer is een cultuurverschil eigenlijk een ander probleem?",
+    "How should an escalation procedure in an alliance work?",
+    "What habits help partners handle cultural differences in an alliance?",
+)
+MAX_QUEUE_BODY = 2 * 2**20  # a Gradio call carries one question (refused past MAX_QUESTION) and small values
+MAX_UPLOAD_FILES = 10  # files per upload request, each at most settings.upload_max_mb
+STATUS_SECONDS = 3
+DESK_SECONDS = 2
+
+TITLE = "Alliantie-adviseur · Alliance Advisor"
+
+CSS = """
+#sources .src-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 12px; margin: 0 0 10px 0; }
+#sources .src-card.flash { animation: src-flash 1.6s ease-out; }
+@keyframes src-flash { 0% { background: #ffe58a; } 100% { background: transparent; } }
+#sources .src-n { font-weight: 700; color: var(--color-accent); }
+#sources .src-meta { font-size: 0.85em; opacity: 0.8; margin: 2px 0 6px 0; }
+#sources blockquote.src-text { margin: 0 0 6px 0; padding-left: 10px; border-left: 3px solid var(--border-color-accent); white-space: pre-wrap; }
+#sources .src-open { font-size: 0.85em; padding: 2px 8px; border-radius: 6px; border: 1px solid var(--border-color-primary); cursor: pointer; background: var(--button-secondary-background-fill); }
+#sources mark, #doc-viewer mark { background: #fff1a8; color: inherit; padding: 0 1px; }
+#doc-viewer .doc-target { outline: 2px solid var(--color-accent); outline-offset: 4px; border-radius: 4px; }
+#doc-viewer .doc-error, #sources .src-empty { opacity: 0.8; }
+#status-line p { margin: 0; font-size: 0.9em; }
+"""
+
+# A citation [n] in the chat is a link to "#src-<turn>-<n>": scroll its card into view, open the
+# folded earlier answers it may sit in, and flash it. Capture phase, so the chat's own link
+# handling (which would open a new tab) never sees the click.
+HEAD = """<script>
+document.addEventListener('click', function (e) {
+  var a = e.target && e.target.closest ? e.target.closest('a[href^="#src-"]') : null;
+  if (!a) return;
+  e.preventDefault();
+  e.stopPropagation();
+  var el = document.getElementById(a.getAttribute('href').slice(1));
+  if (!el) return;
+  for (var d = el.closest('details'); d; d = d.parentElement ? d.parentElement.closest('details') : null) d.open = true;
+  el.scrollIntoView({behavior: 'smooth', block: 'center'});
+  el.classList.remove('flash'); void el.offsetWidth; el.classList.add('flash');
+}, true);
+</script>"""
+
+SOURCES_JS = """
+element.addEventListener('click', function (e) {
+  var b = e.target && e.target.closest ? e.target.closest('[data-open]') : null;
+  if (!b) return;
+  var parts = b.getAttribute('data-open').split(':');
+  trigger('select', {index: [Number(parts[0]), Number(parts[1])], value: b.getAttribute('data-open')});
+});
+"""
+
+VIEWER_JS = """
+watch('value', function () {
+  var t = element.querySelector('#doc-target');
+  if (t) t.scrollIntoView({block: 'start'});
+});
+"""
+
+
+# ---------------------------------------------------------------- the status line
+
+
+def status_line(settings: Settings) -> str:
+    """Which build answers, and whether a new one is being made."""
+    h = health(settings)
+    if h["build"] is None:
+        text = "Nog geen index · No index yet"
+    else:
+        text = f"Kennisbank · Knowledge base: build `{h['build']}` · {h['documents']} documenten/documents · {h['chunks']} passages"
+    if h["building"]:
+        p = read_progress(Path(settings.index_dir)) or {}
+        stage = f" ({p.get('stage', 'starting')} {p.get('done', 0)}/{p.get('total', 0)})" if p.get("total") else ""
+        text += (
+            f" — **Er wordt een nieuwe index gebouwd · A new index is being built**{stage}; "
+            "antwoorden komen intussen uit de huidige index · answers come from the current index meanwhile"
+        )
+    return text
+
+
+# ---------------------------------------------------------------- the app
+
+
+def build_app(
+    settings: Settings,
+    advisor: Advisor | None = None,
+    *,
+    index_command: Sequence[str] | None = None,
+    eval_command: Sequence[str] | None = None,
+) -> tuple[FastAPI, gr.Blocks]:
+    """The FastAPI app with the JSON API and the Gradio UI mounted at '/'.
+
+    `index_command` / `eval_command` replace `python -m advisor index|eval --json` (the desk
+    appends `--corpus C --index I`); tests use them to index with their fake embedder.
+    """
+    advisor = advisor if advisor is not None else build_services(settings).advisor
+    runner = maintenance.Runner(settings, index_command, eval_command)
+    gate = DeskGate(
+        settings.admin_password, idle_seconds=settings.desk_idle_minutes * 60, max_seconds=settings.desk_max_hours * 3600
+    )
+    viewer_cache = DocumentCache(settings.load_timeout, settings.load_memory_mb)
+    chat = ChatHandlers(settings, advisor, RateLimit(settings.feedback_per_minute, 60.0), viewer_cache)
+    desk = DeskHandlers(settings, runner, gate) if settings.admin_password else None
+    blocks = _page(settings, chat, desk)
+    app = _mount(settings, blocks, advisor, gate)
+    app.state.runner = runner
+    app.state.advisor = advisor
+    app.state.gate = gate
+    app.state.viewer_cache = viewer_cache
+    return app, blocks
+
+
+@dataclass
+class _ChatColumn:
+    """The chat column's components that events read or write."""
+
+    chatbot: gr.Chatbot
+    msg: gr.Textbox
+    send: gr.Button
+    suggestions: list[gr.Button]
+    export_btn: gr.Button
+    clear_btn: gr.ClearButton
+    export_file: gr.File
+    copy_box: gr.Textbox
+    comment: gr.Textbox
+    helpful: gr.Button
+    unhelpful: gr.Button
+    feedback_note: gr.Markdown
+
+
+def _page(settings: Settings, chat: ChatHandlers, desk: DeskHandlers | None) -> gr.Blocks:
+    """The whole page: the status line, the chat tab and (with a password set) the desk tab."""
+    # Gradio's cache (the maintainer's uploads, exports) is cleared of files older than an hour, every ten minutes.
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(600, 3600)) as blocks:
+        turns_state = gr.State([])
+        _header(settings)
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
+                with gr.Column(scale=3):
+                    column = _chat_column()
+                with gr.Column(scale=2):
+                    sources, viewer = _sources_column()
+            if desk is not None:
+                _desk_tab(settings, desk)
+        _wire_chat(settings, chat, column, sources, viewer, turns_state)
+    return blocks
+
+
+def _header(settings: Settings) -> None:
+    """The title and the status line, refreshed every few seconds."""
+    gr.Markdown(f"## {TITLE}")
+    status = gr.Markdown(status_line(settings), elem_id="status-line")
+    status_timer = gr.Timer(STATUS_SECONDS)
+    status_timer.tick(lambda: status_line(settings), None, status, show_progress="hidden", concurrency_limit=None, api_visibility="private")
+
+
+def _chat_column() -> _ChatColumn:
+    """The conversation, the question box, suggestions, export, copy and feedback."""
+    chatbot = gr.Chatbot(
+        label="Gesprek · Conversation",
+        show_label=False,
+        elem_id="chat",
+        height=520,
+        examples=[{"text": q} for q in EXAMPLES],
+        placeholder="Stel een vraag over samenwerking tussen organisaties, in het Nederlands of Engels. · Ask about collaboration between organisations, in Dutch or English.",
+        feedback_options=None,
+        buttons=[],  # messages are HTML; "Copy answer with sources" gives the Markdown
+        sanitize_html=True,
+        latex_delimiters=[],
+        layout="panel",
+    )
+    with gr.Row():
+        msg = gr.Textbox(
+            show_label=False, placeholder="Uw vraag · Your question", elem_id="question", scale=5, max_lines=6, autofocus=True,
+            max_length=MAX_QUESTION,
+        )
+        send = gr.Button("Vraag · Ask", variant="primary", scale=1, elem_id="ask")
+    with gr.Row(elem_id="suggestions"):
+        suggestions = [gr.Button("", visible=False, size="sm", elem_classes=["suggestion"]) for _ in range(MAX_SUGGESTIONS)]
+    with gr.Row():
+        export_btn = gr.Button("Exporteer gesprek (.md) · Export conversation", size="sm", elem_id="export")
+        clear_btn = gr.ClearButton([chatbot, msg], value="Nieuw gesprek · New conversation", size="sm")
+    export_file = gr.File(label="Gesprek · Conversation (Markdown)", visible=False, interactive=False, elem_id="export-file")
+    with gr.Accordion("Antwoord met bronnen kopiëren · Copy answer with sources", open=False):
+        copy_box = gr.Textbox(label="Markdown", lines=8, max_lines=20, interactive=False, buttons=["copy"], elem_id="copy-md")
+    with gr.Group():
+        with gr.Row():
+            comment = gr.Textbox(label="Opmerking (optioneel) · Comment (optional)", scale=4, max_lines=3, elem_id="feedback-comment")
+            helpful = gr.Button("Nuttig · Helpful", size="sm", scale=1, elem_id="helpful")
+            unhelpful = gr.Button("Niet nuttig · Not helpful", size="sm", scale=1, elem_id="not-helpful")
+        feedback_note = gr.Markdown("", elem_id="feedback-note")
+    return _ChatColumn(
+        chatbot, msg, send, suggestions, export_btn, clear_btn, export_file, copy_box, comment, helpful, unhelpful, feedback_note
+    )
+
+
+def _sources_column() -> tuple[gr.HTML, gr.HTML]:
+    """The cited sources of the conversation, and the document viewer a source opens in."""
+    sources = gr.HTML(render.sources_html([]), elem_id="sources", js_on_load=SOURCES_JS, max_height=560)
+    viewer = gr.HTML(
+        render.message_html_text(f"{render.labels('nl')['viewer_hint']} · {render.labels('en')['viewer_hint']}"),
+        elem_id="doc-viewer",
+        js_on_load=VIEWER_JS,
+        max_height=480,
+        container=True,
+        padding=True,
+    )
+    return sources, viewer
+
+
+def _wire_chat(
+    settings: Settings, chat: ChatHandlers, c: _ChatColumn, sources: gr.HTML, viewer: gr.HTML, turns_state: gr.State
+) -> None:
+    """The chat's events. The chat itself is never an input: the conversation is the session's own `turns_state`."""
+    # Answering is CPU-bound (embedding the question, scoring sentences) and the Advisor is
+    # thread-safe, so answers run in parallel up to `concurrency_limit` and further questions
+    # queue in order. More would only slow every answer down on a small machine; fewer would
+    # make one slow answer hold up everyone. All ways into an answer share the one pool.
+    answer_events: dict[str, Any] = {"concurrency_limit": settings.concurrency_limit, "concurrency_id": "answer"}
+    outputs = [c.chatbot, c.msg, sources, turns_state, *c.suggestions, c.copy_box, c.feedback_note]
+    inputs = [c.msg, turns_state]
+    c.msg.submit(chat.respond, inputs, outputs, api_name="ask", **answer_events)
+    c.send.click(chat.respond, inputs, outputs, api_visibility="private", **answer_events)
+    c.chatbot.example_select(chat.pick_example, None, c.msg, api_visibility="private", queue=False).then(
+        chat.respond, inputs, outputs, api_visibility="private", **answer_events
+    )
+    for button in c.suggestions:
+        button.click(chat.ask_suggestion, [button, turns_state], c.msg, api_visibility="private", queue=False).then(
+            chat.respond, inputs, outputs, api_visibility="private", **answer_events
+        )
+    sources.select(chat.open_cited, turns_state, viewer, api_visibility="private", concurrency_limit=2)
+    gr.api(chat.document, api_name="document", concurrency_limit=2)
+    reset_outputs = [turns_state, sources, *c.suggestions, c.copy_box, c.feedback_note, c.export_file]
+    c.clear_btn.click(chat.reset, None, reset_outputs, api_visibility="private")
+    c.chatbot.clear(chat.reset, None, reset_outputs, api_visibility="private")
+    c.export_btn.click(chat.export, turns_state, c.export_file, api_name="export")
+    feedback_io = ([c.comment, turns_state], [c.comment, c.feedback_note, turns_state])
+    c.helpful.click(chat.rate_helpful, *feedback_io, api_name="feedback_helpful")
+    c.unhelpful.click(chat.rate_unhelpful, *feedback_io, api_name="feedback_not_helpful")
+
+
+def _mount(settings: Settings, blocks: gr.Blocks, advisor: Advisor, gate: DeskGate) -> FastAPI:
+    """The FastAPI app: the JSON API, the request limits, and the UI mounted at '/'."""
+    from fastapi import FastAPI
+
+    app = FastAPI(title="Alliance Advisor", docs_url=None, redoc_url=None, openapi_url=None)
+    add_api_routes(app, advisor, settings)
+    app.add_middleware(
+        RequestLimits, gate=gate, max_body=MAX_QUEUE_BODY, max_upload=int(settings.upload_max_mb * 2**20) * MAX_UPLOAD_FILES + 2**16
+    )
+    blocked = [str(Path(p).resolve()) for p in (settings.index_dir, settings.corpus_dir, Path(settings.feedback_path).parent)]
+    app = gr.mount_gradio_app(
+        app,
+        blocks,
+        path="/",
+        footer_links=["api"],
+        run_history=False,
+        allowed_paths=[],  # nothing beyond Gradio's own cache: documents are shown as text, never served
+        blocked_paths=blocked,
+        show_error=False,  # only gr.Error messages, written for people, reach the page
+        max_file_size=int(settings.upload_max_mb * 2**20),
+        ssr_mode=False,
+        mcp_server=False,
+        pwa=False,
+        css=CSS,
+        head=HEAD,
+    )
+    # Gradio checks that a file a client names lies in its upload cache only once `has_launched`
+    # is set, which `launch()` does and `mount_gradio_app` does not (reported upstream, see
+    # docs/security.md). This app is mounted, so it sets the flag itself; the chat takes no file
+    # from a client in any case.
+    blocks.has_launched = True
+    return app
+
+
+# ---------------------------------------------------------------- the maintainer's desk
+
+SET_DESK_COOKIE = """(token) => {
+  document.cookie = 'advisor_desk=' + (token || '') + '; path=/; SameSite=Strict' + (token ? '' : '; max-age=0');
+}"""
+
+CLICK_UNLOCK = "() => { const b = document.querySelector('#desk-unlock'); if (b) b.click(); }"
+
+
+@dataclass
+class _DeskView:
+    """The desk's components that events read or write."""
+
+    login_row: gr.Row
+    password: gr.Textbox
+    login: gr.Button
+    login_note: gr.Markdown
+    controls: gr.Column
+    logout: gr.Button
+    uploads: gr.File
+    upload_btn: gr.Button
+    upload_note: gr.Markdown
+    corpus_table: gr.Dataframe
+    remove_choice: gr.Dropdown
+    remove_btn: gr.Button
+    remove_note: gr.Markdown
+    reindex_btn: gr.Button
+    index_note: gr.Markdown
+    eval_btn: gr.Button
+    eval_note: gr.Markdown
+    eval_frame: gr.Dataframe
+    feedback_btn: gr.Button
+    feedback_table: gr.Dataframe
+
+
+def _desk_tab(settings: Settings, desk: DeskHandlers) -> None:
+    """The maintainer's tab: one login, then uploads, the corpus, re-index, evaluation, feedback."""
+    with gr.Tab("Beheer · Maintainer", id="desk"):
+        token_state = gr.State(None)
+        seen_state = gr.State("")
+        # The session token, also set as a cookie: uploads into Gradio's cache need it (advisor.web.access).
+        token_box = gr.Textbox(visible="hidden", elem_id="desk-token")
+        desk_timer = gr.Timer(DESK_SECONDS, active=False)
+        with gr.Row() as login_row:
+            password = gr.Textbox(label="Wachtwoord · Password", type="password", elem_id="desk-password", scale=3)
+            login = gr.Button("Ontgrendel · Unlock", scale=1, elem_id="desk-unlock")
+        login_note = gr.Markdown("", elem_id="desk-login-note")
+        with gr.Column(visible=False, elem_id="desk-controls") as controls:
+            view = _desk_controls(settings, login_row, password, login, login_note, controls)
+        _wire_desk(desk, view, token_state, seen_state, token_box, desk_timer)
+
+
+def _desk_controls(
+    settings: Settings, login_row: gr.Row, password: gr.Textbox, login: gr.Button, login_note: gr.Markdown, controls: gr.Column
+) -> _DeskView:
+    """What the desk shows once unlocked."""
+    logout = gr.Button("Uitloggen · Log out", size="sm", elem_id="desk-logout")
+    gr.Markdown("### Documenten · Documents")
+    with gr.Row():
+        uploads = gr.File(
+            label=f"Upload ({', '.join(maintenance.ALLOWED_SUFFIXES)}; max {settings.upload_max_mb:g} MiB)",
+            file_count="multiple",
+            file_types=list(maintenance.ALLOWED_SUFFIXES),
+            elem_id="desk-upload",
+            scale=3,
+        )
+        upload_btn = gr.Button("Toevoegen · Add to corpus", elem_id="desk-add", scale=1)
+    upload_note = gr.Markdown("", elem_id="desk-upload-note")
+    corpus_table = gr.Dataframe(
+        headers=maintenance.CORPUS_COLUMNS, interactive=False, wrap=True, label="Corpus", elem_id="desk-corpus", max_height=420
+    )
+    with gr.Row():
+        remove_choice = gr.Dropdown(
+            label="Document verwijderen · Remove a document", choices=[], scale=3, elem_id="desk-remove-choice",
+            allow_custom_value=True,  # the handler checks the name against the corpus itself
+        )
+        remove_btn = gr.Button("Verwijder · Remove", variant="stop", scale=1, elem_id="desk-remove")
+    remove_note = gr.Markdown("", elem_id="desk-remove-note")
+    gr.Markdown("### Index")
+    reindex_btn = gr.Button("Herindexeer · Re-index", variant="primary", elem_id="desk-reindex")
+    index_note = gr.Markdown("", elem_id="desk-index-status")
+    gr.Markdown("### Evaluatie · Evaluation")
+    eval_btn = gr.Button("Evaluatie uitvoeren · Run evaluation", elem_id="desk-eval")
+    eval_note = gr.Markdown("", elem_id="desk-eval-status")
+    eval_frame = gr.Dataframe(label="Laatste rapporten · Last reports", interactive=False, elem_id="desk-eval-table")
+    gr.Markdown("### Feedback")
+    feedback_btn = gr.Button("Vernieuw · Refresh", size="sm", elem_id="desk-feedback-refresh")
+    feedback_table = gr.Dataframe(
+        headers=maintenance.FEEDBACK_COLUMNS, interactive=False, wrap=True, label="Feedback", elem_id="desk-feedback", max_height=420
+    )
+    return _DeskView(
+        login_row, password, login, login_note, controls, logout, uploads, upload_btn, upload_note, corpus_table, remove_choice,
+        remove_btn, remove_note, reindex_btn, index_note, eval_btn, eval_note, eval_frame, feedback_btn, feedback_table,
+    )
+
+
+def _wire_desk(
+    desk: DeskHandlers, v: _DeskView, token_state: gr.State, seen_state: gr.State, token_box: gr.Textbox, desk_timer: gr.Timer
+) -> None:
+    """The desk's events: every one but the login checks the session token first."""
+    unlock_outputs = [
+        token_state, v.login_row, v.controls, v.login_note, desk_timer, v.corpus_table, v.remove_choice, v.eval_frame,
+        v.feedback_table, v.password, token_box,
+    ]
+    # The one endpoint that takes the password; Enter in the field clicks the same button.
+    v.login.click(desk.unlock, v.password, unlock_outputs, api_name="desk_unlock", concurrency_limit=4).then(
+        None, token_box, None, js=SET_DESK_COOKIE, api_visibility="private"
+    )
+    v.password.submit(None, None, None, js=CLICK_UNLOCK, api_visibility="private")
+    lock_outputs = [token_state, v.login_row, v.controls, v.login_note, desk_timer, token_box]
+    v.logout.click(desk.lock, token_state, lock_outputs, api_name="desk_logout").then(
+        None, token_box, None, js=SET_DESK_COOKIE, api_visibility="private"
+    )
+    v.upload_btn.click(desk.upload, [token_state, v.uploads], [v.upload_note, v.corpus_table, v.remove_choice, v.uploads], api_name="desk_upload")
+    v.remove_btn.click(desk.remove, [token_state, v.remove_choice], [v.remove_note, v.corpus_table, v.remove_choice], api_name="desk_remove")
+    v.reindex_btn.click(desk.reindex, token_state, v.index_note, api_name="desk_reindex").then(
+        lambda: "", None, v.upload_note, api_visibility="private"
+    )
+    v.eval_btn.click(desk.evaluate, token_state, v.eval_note, api_name="desk_eval")
+    v.feedback_btn.click(desk.refresh_feedback, token_state, v.feedback_table, api_name="desk_feedback")
+    desk_timer.tick(
+        desk.tick, [token_state, seen_state], [v.index_note, v.eval_note, v.corpus_table, v.remove_choice, v.eval_frame, seen_state],
+        show_progress="hidden", api_visibility="private",
+    )
+    gr.api(desk.status, api_name="desk_status")
+
+# ---------------------------------------------------------------- serving
+
+
+def _print_progress() -> Any:
+    last: dict[str, Any] = {"stage": None, "t": 0.0}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if stage != last["stage"] or done == total or now - last["t"] > 2:
+            print(f"  {stage:<10} {done}/{total}", flush=True)
+            last.update(stage=stage, t=now)
+
+    return progress
+
+
+def ensure_index(services: Services) -> None:
+    """Build the index when there is none, so `advisor serve` works on a fresh clone."""
+    settings = services.settings
+    index_dir = Path(settings.index_dir)
+    current = current_build_id(index_dir)
+    if current is not None and build_layout_ok(index_dir, current):
+        return
+    if current is None:
+        print(f"No index yet: building it from '{settings.corpus_dir}' first (once; later starts are instant).", flush=True)
+    else:
+        print("The index was built by an older version: rebuilding it (cached embeddings are reused).", flush=True)
+    try:
+        # An older layout is rebuilt in full: an incremental build would keep the old build's files.
+        report = services.build_index(full=current is not None, progress=_print_progress())
+    except IndexBusyError:
+        print("Another process is building the index; waiting for it to finish...", flush=True)
+        while current_build_id(index_dir) in (None, current):
+            time.sleep(1.0)
+        return
+    print(f"Index built: {report.documents} documents, {report.chunks} chunks.", flush=True)
+    for f in report.failed:
+        print(f"  not indexed: {f.source}: {f.reason}", flush=True)
+
+
+def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
+    """Run the app on 127.0.0.1:7860 unless told otherwise (arguments, then GRADIO_SERVER_*)."""
+    import uvicorn
+
+    services = build_services(settings)  # one model for a first build and for the answers
+    ensure_index(services)
+    host = host or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
+    port = port or int(os.environ.get("GRADIO_SERVER_PORT") or 7860)
+    app, _ = build_app(settings, services.advisor)
+    print(f"Alliantie-adviseur on http://{host}:{port}  (API: POST /api/ask, GET /api/health)", flush=True)
+    # A re-index started from the desk runs in its own session and finishes even if the server stops.
+    uvicorn.run(app, host=host, port=port, log_level="warning")

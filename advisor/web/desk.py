@@ -1,0 +1,187 @@
+"""The maintainer's desk: its handlers and upload helpers, callable without a server.
+
+    DeskHandlers(settings, runner, gate)
+        .unlock  .lock  .upload  .remove  .reindex  .evaluate  .tick  .refresh_feedback  .status
+    in_upload_cache(path, cache_dir), desk_upload_lines(settings, files, cache_dir)
+
+One login (`unlock`) gives a session token; every other handler checks it first. The work itself
+(saving uploads, running the re-index and the evaluation in their own processes) is in
+`advisor.web.maintenance`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+# Imported at module level: handlers' `gr.Request` annotations must resolve.
+import gradio as gr
+
+from advisor.web import maintenance
+from advisor.web.access import client_address
+from advisor.web.feedback import read_feedback
+from advisor.web.sanitize import plain_text
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from advisor.core.settings import Settings
+    from advisor.web.access import DeskGate
+
+log = logging.getLogger(__name__)
+
+LOGIN_FIRST = "Log eerst in (of opnieuw: de sessie is verlopen). · Log in first (or again: the session has expired)."
+WRONG_PASSWORD = "Onjuist wachtwoord. · Wrong password."
+
+
+def in_upload_cache(path: str | Path, cache_dir: str | Path) -> bool:
+    """Whether `path` is a file Gradio's upload route wrote (inside its cache), not a server path."""
+    try:
+        resolved = Path(path).resolve(strict=True)
+    except (OSError, RuntimeError):
+        return False
+    root = Path(cache_dir).resolve()
+    return resolved.is_relative_to(root) and resolved != root and resolved.is_file()
+
+
+def _save_one(settings: Settings, path: Path, cache_dir: str | Path) -> str:
+    """Save one uploaded file into the corpus; its line of result. The cached copy is removed."""
+    if not in_upload_cache(path, cache_dir):
+        log.warning("desk upload refused: %s is not a file the upload route received", path.name)
+        return f"- refused: '{path.name}' was not uploaded through this page"
+    try:
+        if path.stat().st_size > settings.upload_max_mb * 2**20:
+            raise maintenance.UploadError(f"'{path.name}' is over the upload limit of {settings.upload_max_mb:g} MiB")
+        saved = maintenance.save_upload(settings, path.name, path.read_bytes())
+        return f"- {saved.name}: {'replaced' if saved.replaced else 'added'} ({_size(saved.size)})"
+    except maintenance.UploadError as exc:
+        return f"- refused: {exc}"
+    except OSError:
+        return f"- refused: '{path.name}' could not be read"
+    finally:
+        path.unlink(missing_ok=True)  # the cached copy is not kept once it is in the corpus (or refused)
+
+
+def desk_upload_lines(settings: Settings, files: Sequence[Any] | None, cache_dir: str | Path) -> list[str]:
+    """Save uploaded files into the corpus, one line of result per file; only files from the upload cache."""
+    lines = [_save_one(settings, Path(str(f)), cache_dir) for f in files or []]
+    if not lines:
+        lines.append("Choose one or more files first.")
+    elif any(not ln.startswith("- refused") for ln in lines):
+        lines.append("\nStart a re-index to use the new documents in answers.")
+    return lines
+
+
+def _size(n: int) -> str:
+    return f"{n} bytes" if n < 1024 else f"{n / 1024:.0f} KiB" if n < 2**20 else f"{n / 2**20:.1f} MiB"
+
+
+class DeskHandlers:
+    """The desk's event handlers; each method's parameters are exactly the event's inputs."""
+
+    def __init__(self, settings: Settings, runner: maintenance.Runner, gate: DeskGate) -> None:
+        self.settings = settings
+        self.runner = runner
+        self.gate = gate
+
+    # -------------------------------------------------------- views
+
+    def _require(self, token: str | None, request: gr.Request) -> None:
+        if not self.gate.check(token, client_address(request)):
+            raise gr.Error(LOGIN_FIRST)
+
+    def table(self) -> list[list[Any]]:
+        """The corpus table, its text cells made plain."""
+        return [[plain_text(str(v)) if isinstance(v, str) else v for v in row] for row in maintenance.corpus_rows(self.settings)]
+
+    def files_choice(self) -> Any:
+        return gr.update(choices=maintenance.corpus_files(self.settings), value=None)
+
+    def eval_view(self) -> dict[str, Any]:
+        headers, rows = maintenance.eval_table(maintenance.eval_reports(self.settings))
+        return {"headers": headers, "data": rows}
+
+    def feedback_rows(self) -> list[list[Any]]:
+        return [
+            [r.get("time", ""), r.get("rating", ""), str(r.get("question", ""))[:500], str(r.get("comment", ""))[:500], str(r.get("answer", ""))[:300]]
+            for r in read_feedback(self.settings.feedback_path)
+        ]
+
+    # -------------------------------------------------------- handlers
+
+    def unlock(self, password: str, request: gr.Request) -> tuple[Any, ...]:
+        """Log in. Returns (token, login row, controls, login note, timer, corpus, remove choice,
+        eval table, feedback table, password box, token box)."""
+        result = self.gate.login(password, client_address(request))
+        if not result.ok:
+            note = WRONG_PASSWORD
+            if result.wait_seconds > 0:
+                note += f" Wacht {result.wait_seconds:.0f} s voor een nieuwe poging. · Wait {result.wait_seconds:.0f} s before trying again."
+            return (None, gr.skip(), gr.skip(), note, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), "", "")
+        return (
+            result.token, gr.update(visible=False), gr.update(visible=True), "", gr.Timer(active=True),
+            self.table(), self.files_choice(), self.eval_view(), self.feedback_rows(), "", result.token,
+        )
+
+    def lock(self, token: str | None) -> tuple[Any, ...]:
+        """Log out. Returns (token, login row, controls, login note, timer, token box)."""
+        self.gate.logout(token)
+        return None, gr.update(visible=True), gr.update(visible=False), "Uitgelogd. · Logged out.", gr.Timer(active=False), ""
+
+    def upload(self, token: str | None, files: list[str] | None, request: gr.Request) -> tuple[Any, ...]:
+        from gradio.utils import get_upload_folder
+
+        self._require(token, request)
+        return "\n".join(desk_upload_lines(self.settings, files, get_upload_folder())), self.table(), self.files_choice(), None
+
+    def remove(self, token: str | None, source: str | None, request: gr.Request) -> tuple[Any, ...]:
+        self._require(token, request)
+        if not source:
+            return "Choose a document first.", gr.skip(), gr.skip()
+        try:
+            note = maintenance.remove_document(self.settings, source)
+        except maintenance.UploadError as exc:
+            note = str(exc)
+        except OSError:
+            note = f"'{source}' could not be removed."
+        return note, self.table(), self.files_choice()
+
+    def reindex(self, token: str | None, request: gr.Request) -> str:
+        self._require(token, request)
+        return self._start(self.runner.start_index, "re-index")
+
+    def evaluate(self, token: str | None, request: gr.Request) -> str:
+        self._require(token, request)
+        return self._start(self.runner.start_eval, "evaluation")
+
+    @staticmethod
+    def _start(start: Callable[[], str], what: str) -> str:
+        try:
+            return start()
+        except OSError:
+            log.exception("starting the %s failed", what)
+            return f"The {what} could not be started."
+
+    def tick(self, token: str | None, seen: str, request: gr.Request) -> tuple[Any, ...]:
+        """The desk's timer: (index status, eval status, corpus, remove choice, eval table, seen key);
+        the tables are sent only when the corpus or the last report changed."""
+        if not self.gate.check(token, client_address(request), touch=False):
+            return (gr.skip(),) * 6
+        index_text = self.runner.index_status()
+        eval_text = self.runner.eval_status()
+        reports = maintenance.eval_reports(self.settings)
+        key = f"{maintenance.corpus_key(self.settings)}|{reports[0][0] if reports else ''}"
+        if key == seen:
+            return index_text, eval_text, gr.skip(), gr.skip(), gr.skip(), seen
+        return index_text, eval_text, self.table(), self.files_choice(), self.eval_view(), key
+
+    def refresh_feedback(self, token: str | None, request: gr.Request) -> list[list[Any]]:
+        self._require(token, request)
+        return self.feedback_rows()
+
+    def status(self, token: str | None, request: gr.Request) -> dict[str, str]:
+        """What the desk shows about the re-index and the evaluation, for scripts that watch them."""
+        self._require(token, request)
+        return {"index": self.runner.index_status(), "eval": self.runner.eval_status()}

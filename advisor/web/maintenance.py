@@ -1,0 +1,432 @@
+"""The maintainer's desk without the UI: uploads, the corpus table, re-index and evaluation runs.
+
+Indexing and evaluation run as separate processes (`python -m advisor index|eval --json`), never
+in the server: Chroma's embedded client is not process-safe and its writes hold the GIL, so a
+build inside the server would stall every chat. The server only starts the process, reads the
+progress file the build publishes, and shows the result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unicodedata
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from advisor.evaluate import METRICS
+from advisor.index.build import scan_corpus
+from advisor.index.layout import current_build_id, index_is_building, read_build_info, read_progress
+from advisor.ingest.loaders import LOADERS
+from advisor.ingest.sandbox import child_environment
+from advisor.web.viewer import shown_name
+
+if TYPE_CHECKING:
+    from advisor.core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ALLOWED_SUFFIXES: tuple[str, ...] = tuple(LOADERS)
+TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".html", ".htm"})
+MAX_NAME = 120
+CORPUS_COLUMNS = ["File", "Title", "Language", "Format", "Chunks", "Last indexed", "Status / errors"]
+FEEDBACK_COLUMNS = ["Time", "Rating", "Question", "Comment", "Answer"]
+
+
+class UploadError(ValueError):
+    """An upload that is refused; the message is for the maintainer and names no server path."""
+
+
+# ---------------------------------------------------------------- uploads
+
+
+def safe_filename(name: str) -> str:
+    """A corpus file name from whatever the browser sent, or `UploadError`.
+
+    Only the last path component counts; characters outside [A-Za-z0-9._-] become '-'; '..'
+    cannot survive; hidden files, unsupported types and the corpus catalogue are refused.
+    """
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode()
+    if base.startswith("."):
+        raise UploadError(f"'{base[:MAX_NAME]}' is a hidden file name; hidden files are not accepted")
+    base = re.sub(r"[^A-Za-z0-9._-]", "-", base)
+    base = re.sub(r"\.{2,}", ".", base)
+    base = re.sub(r"-{2,}", "-", base).strip("-. ")
+    stem, dot, suffix = base.rpartition(".")
+    if not dot or not stem.strip("-._"):
+        raise UploadError(f"'{base or name[:40]}' has no usable file name")
+    suffix = "." + suffix.lower()
+    if suffix not in ALLOWED_SUFFIXES:
+        raise UploadError(f"'{base}': file type '{suffix}' is not accepted (allowed: {', '.join(ALLOWED_SUFFIXES)})")
+    stem = stem[: MAX_NAME - len(suffix)].strip("-.")
+    clean = stem + suffix
+    if clean.lower() == "readme.md":
+        raise UploadError("README.md is the corpus catalogue and is not indexed; give the file another name")
+    return clean
+
+
+def content_problem(suffix: str, data: bytes) -> str | None:
+    """Why the bytes are not the type their suffix claims, or None when they are."""
+    suffix = suffix.lower()
+    if not data:
+        return "the file is empty"
+    if suffix == ".pdf":
+        return None if data.startswith(b"%PDF") else "the file is not a PDF (it does not start with %PDF)"
+    if suffix == ".docx":
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                names = set(zf.namelist())
+        except (zipfile.BadZipFile, ValueError, OSError):
+            return "the file is not a DOCX document (not a zip archive)"
+        return None if "word/document.xml" in names else "the file is not a DOCX document (no word/document.xml inside)"
+    if suffix in TEXT_SUFFIXES:
+        if b"\x00" in data:
+            return "the file is not text (it contains NUL bytes)"
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return "the file is not UTF-8 text"
+        return None
+    return f"file type '{suffix}' is not accepted"
+
+
+@dataclass(frozen=True)
+class Saved:
+    name: str
+    replaced: bool
+    size: int
+
+
+def save_upload(settings: Settings, original_name: str, data: bytes) -> Saved:
+    """Check an uploaded file and put it in the corpus (atomically), or raise `UploadError`."""
+    name = safe_filename(original_name)
+    limit = settings.upload_max_mb * 2**20
+    if len(data) > limit:
+        raise UploadError(f"'{name}' is {len(data) / 2**20:.1f} MiB, over the upload limit of {settings.upload_max_mb:g} MiB")
+    problem = content_problem(Path(name).suffix, data)
+    if problem:
+        raise UploadError(f"'{name}' was refused: {problem}")
+    root = Path(settings.corpus_dir).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    # `name` is one plain component, so the target is an entry of the corpus folder itself. It is
+    # not resolved: when that entry is a symbolic link, os.replace swaps the link for the upload
+    # and never writes to the file it pointed to (which may be outside the corpus, or another
+    # corpus document).
+    target = root / name
+    if target.parent != root or name in ("", ".", ".."):
+        raise UploadError(f"'{name}' would land outside the corpus folder")
+    if target.is_dir() and not target.is_symlink():
+        raise UploadError(f"'{name}' is a folder in the corpus; give the file another name")
+    replaced = target.is_symlink() or target.exists()
+    # A fresh temporary file (O_EXCL: never through a link someone left under a predictable name).
+    fd, tmp_name = tempfile.mkstemp(dir=root, prefix=f".{name}.upload-")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return Saved(name, replaced, len(data))
+
+
+# ---------------------------------------------------------------- the corpus
+
+
+def corpus_files(settings: Settings) -> list[str]:
+    """Files on disk in the corpus, relative, as indexing walks it (`index.build.scan_corpus`): the
+    files it reads and the ones it refuses (with a reason the table shows), hidden ones and the
+    catalogue left out. A symbolic link is listed by its own name, so it can be removed."""
+    try:
+        found, refused = scan_corpus(Path(settings.corpus_dir))
+    except FileNotFoundError:
+        return []
+    return sorted({*found, *(f.source for f in refused)})
+
+
+def corpus_key(settings: Settings) -> str:
+    """Changes whenever the current build or a corpus file changes: when the desk's tables are stale."""
+    root = Path(settings.corpus_dir)
+    parts = [current_build_id(Path(settings.index_dir)) or ""]
+    for rel in corpus_files(settings):
+        try:
+            st = (root / rel).stat()
+        except OSError:
+            continue
+        parts.append(f"{rel}:{st.st_mtime_ns}:{st.st_size}")
+    return hashlib.sha1("|".join(parts).encode()).hexdigest()
+
+
+def current_info(settings: Settings) -> dict[str, Any] | None:
+    index_dir = Path(settings.index_dir)
+    build = current_build_id(index_dir)
+    if build is None:
+        return None
+    try:
+        return read_build_info(index_dir, build)
+    except (OSError, ValueError):
+        return None
+
+
+def corpus_rows(settings: Settings) -> list[list[Any]]:
+    """The corpus table: indexed documents, files that failed, files not indexed yet, files gone."""
+    info = current_info(settings) or {}
+    manifest: dict[str, Any] = info.get("manifest", {})
+    failed = {f["source"]: f["reason"] for f in info.get("failed", [])}
+    on_disk = set(corpus_files(settings))
+    rows: list[list[Any]] = []
+    for source in sorted(on_disk | set(manifest) | set(failed)):
+        m = manifest.get(source)
+        if source not in on_disk:
+            status = "removed from the corpus; re-index to drop it from answers"
+        elif source in failed:
+            status = f"not indexed: {failed[source]}"
+        elif m is None:
+            status = "not indexed yet; start a re-index"
+        else:
+            status = "indexed"
+        if m:
+            rows.append([source, m.get("title", ""), m.get("language", ""), m.get("format", ""), m.get("chunks", 0), m.get("indexed_at", ""), status])
+        else:
+            rows.append([source, "", "", Path(source).suffix.lstrip("."), 0, "", status])
+    return rows
+
+
+def remove_document(settings: Settings, source: str) -> str:
+    """Delete a corpus file chosen from the corpus listing; the index keeps it until a re-index."""
+
+    root = Path(settings.corpus_dir).resolve()
+    refused = UploadError(f"'{shown_name(source)}' is not a file in the corpus")
+    if source not in corpus_files(settings):
+        raise refused
+    # The entry itself is removed: a symbolic link, never the file it points to. Its folder must
+    # really lie inside the corpus (a linked folder could lead anywhere).
+    entry = root / source
+    parent = entry.parent.resolve()
+    if not parent.is_relative_to(root):
+        raise refused
+    path = parent / entry.name
+    if not path.is_symlink() and not path.is_file():
+        raise refused
+    path.unlink()
+    return f"'{source}' was removed from the corpus. Start a re-index to remove it from the answers."
+
+
+# ---------------------------------------------------------------- background runs
+
+
+SECRET_SETTINGS = frozenset({"admin_password", "llm_api_key"})
+
+
+def settings_env(settings: Settings, *, llm_key: bool = False) -> dict[str, str]:
+    """The environment of an index or eval child: the server's settings as ADVISOR_* variables, so
+    the child uses the very same ones, and of the server's own environment only the allow-listed
+    variables that run Python (`advisor.ingest.sandbox.child_environment`): no password, no API key, no
+    variable of anything else that runs in the server.
+
+    `llm_key`: the child measures the configured LLM (the evaluation), so it gets the API key
+    (setting `llm_api_key`, or else OPENAI_API_KEY) when an LLM backend is configured.
+    """
+
+    env = child_environment(extra=("ADVISOR_CONFIG",))
+    for name, value in settings.model_dump().items():
+        if value is None or name in SECRET_SETTINGS:
+            continue
+        if isinstance(value, Path):
+            value = str(value.resolve())
+        env[f"ADVISOR_{name.upper()}"] = value if isinstance(value, str) else json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+    measures_llm = llm_key and settings.llm_backend != "none"
+    if measures_llm:
+        if settings.llm_api_key:
+            env["ADVISOR_LLM_API_KEY"] = settings.llm_api_key
+        elif os.environ.get("OPENAI_API_KEY"):
+            env["OPENAI_API_KEY"] = os.environ["OPENAI_API_KEY"]
+    if measures_llm or settings.chroma_server_url:  # servers the child must reach, perhaps through a proxy
+        env.update({k: v for k, v in os.environ.items() if k.lower() in ("http_proxy", "https_proxy", "all_proxy")})
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    return env
+
+
+def scrub_paths(text: str, settings: Settings) -> str:
+    """A child's message without the server's absolute paths."""
+    for path, label in ((settings.corpus_dir, "corpus"), (settings.index_dir, "index")):
+        text = text.replace(str(Path(path).resolve()), label).replace(str(path), label)
+    return re.sub(r"(?<![\w.])/(?:[\w.+-]+/)+[\w.+-]*", "<path>", text)
+
+
+@dataclass
+class Job:
+    kind: str  # "index" or "eval"
+    process: subprocess.Popen[str]
+    out_path: Path
+    err_path: Path
+    started: float = field(default_factory=time.monotonic)
+    result: dict[str, Any] | None = None
+    error: str = ""
+    finished: bool = False
+
+
+class Runner:
+    """At most one re-index and one evaluation at a time, started from the desk, watched by polling."""
+
+    def __init__(self, settings: Settings, index_command: Sequence[str] | None = None, eval_command: Sequence[str] | None = None) -> None:
+        self.settings = settings
+        self.index_command = list(index_command or [sys.executable, "-m", "advisor", "index", "--json"])
+        self.eval_command = list(eval_command or [sys.executable, "-m", "advisor", "eval", "--json"])
+        self.jobs: dict[str, Job] = {}
+        self.lock = threading.Lock()
+
+    def _paths_args(self) -> list[str]:
+        return ["--corpus", str(Path(self.settings.corpus_dir).resolve()), "--index", str(Path(self.settings.index_dir).resolve())]
+
+    def _start(self, kind: str, command: list[str]) -> str:
+        with self.lock:
+            job = self.jobs.get(kind)
+            if job is not None and job.process.poll() is None:
+                return f"A {'re-index' if kind == 'index' else 'evaluation'} is already running."
+            index_dir = Path(self.settings.index_dir)
+            if kind == "index" and index_is_building(index_dir):
+                return "A new index is already being built; wait until it is done."
+            logs = index_dir / "desk"
+            logs.mkdir(parents=True, exist_ok=True)
+            out_path, err_path = logs / f"{kind}.out", logs / f"{kind}.err"
+            with out_path.open("w") as out, err_path.open("w") as err:
+                proc = subprocess.Popen(
+                    [*command, *self._paths_args()],
+                    stdout=out,
+                    stderr=err,
+                    stdin=subprocess.DEVNULL,
+                    env=settings_env(self.settings, llm_key=kind == "eval"),
+                    text=True,
+                    start_new_session=True,
+                )
+            self.jobs[kind] = Job(kind, proc, out_path, err_path)
+        log.info("started %s run (process %d)", kind, proc.pid)
+        return "Re-index started." if kind == "index" else "Evaluation started."
+
+    def start_index(self) -> str:
+        return self._start("index", self.index_command)
+
+    def start_eval(self) -> str:
+        return self._start("eval", self.eval_command)
+
+    def running(self, kind: str) -> bool:
+        job = self.jobs.get(kind)
+        return job is not None and job.process.poll() is None
+
+    def poll(self, kind: str) -> Job | None:
+        job = self.jobs.get(kind)
+        if job is None or job.finished or job.process.poll() is None:
+            return job
+        job.finished = True
+        out = job.out_path.read_text(errors="replace").strip()
+        err = job.err_path.read_text(errors="replace").strip()
+        try:
+            job.result = json.loads(out.splitlines()[-1]) if out else None
+        except ValueError:
+            job.result = None
+        if job.process.returncode not in (0, 4) or job.result is None:
+            lines = [ln for ln in err.splitlines() if ln.strip() and not ln.lstrip().startswith(("Traceback", "File "))]
+            job.error = scrub_paths(lines[-1] if lines else f"the run ended with exit code {job.process.returncode}", self.settings)
+        return job
+
+    def index_status(self) -> str:
+        """One plain sentence or two on the re-index: running with progress, done, or failed."""
+        job = self.poll("index")
+        progress = read_progress(Path(self.settings.index_dir))
+        if progress is not None:
+            return f"A new index is being built: {_progress_words(progress)}. Chat keeps answering from the current index."
+        if job is None:
+            return "No re-index started from this desk yet."
+        if not job.finished:
+            return "Re-index starting..."
+        if job.error:
+            return f"The re-index failed: {job.error}"
+        return index_summary(job.result or {})
+
+    def eval_status(self) -> str:
+        job = self.poll("eval")
+        if job is None:
+            return ""
+        if not job.finished:
+            return f"Evaluation running ({time.monotonic() - job.started:.0f} s)..."
+        if job.error:
+            return f"The evaluation failed: {job.error}"
+        return "Evaluation finished." + (" Some metrics are below their bars." if job.process.returncode == 4 else "")
+
+    def stop_all(self) -> None:
+        for job in self.jobs.values():
+            if job.process.poll() is None:
+                job.process.terminate()
+
+
+def _progress_words(progress: dict[str, Any]) -> str:
+    stage, done, total = progress.get("stage", "starting"), progress.get("done", 0), progress.get("total", 0)
+    return f"{stage} {done}/{total}" if total else str(stage)
+
+
+def index_summary(report: dict[str, Any]) -> str:
+    """An index report in plain words, one line per failed file."""
+    if report.get("noop"):
+        head = f"The index is up to date (build {report.get('build_id')}); nothing needed embedding."
+    else:
+        head = (
+            f"Build {report.get('build_id')} is now current: {report.get('documents', 0)} documents, "
+            f"{report.get('chunks', 0)} chunks (added {len(report.get('added', []))}, changed {len(report.get('changed', []))}, "
+            f"removed {len(report.get('removed', []))})."
+        )
+    failed = report.get("failed", [])
+    if failed:
+        head += f"\n\n{len(failed)} file(s) could not be indexed:\n" + "\n".join(f"- {f['source']}: {f['reason']}" for f in failed)
+    return head
+
+
+# ---------------------------------------------------------------- evaluation reports
+
+
+
+def eval_reports(settings: Settings, n: int = 2) -> list[tuple[str, dict[str, Any]]]:
+    """The newest evaluation reports of this index, newest first, as (file name, report)."""
+    folder = Path(settings.index_dir) / "eval"
+    out: list[tuple[str, dict[str, Any]]] = []
+    for path in sorted(folder.glob("eval-*.json"), reverse=True):
+        try:
+            out.append((path.name, json.loads(path.read_text())))
+        except (OSError, ValueError):
+            continue
+        if len(out) == n:
+            break
+    return out
+
+
+def eval_table(reports: list[tuple[str, dict[str, Any]]]) -> tuple[list[str], list[list[Any]]]:
+    """Metrics side by side: the newest report, the one before, and the change."""
+    headers = ["Metric"] + [name.removeprefix("eval-").removesuffix(".json") for name, _ in reports]
+    if len(reports) == 2:
+        headers.append("Change")
+    rows: list[list[Any]] = []
+    for key in METRICS:
+        values = [r.get("metrics", {}).get(key) for _, r in reports]
+        if all(v is None for v in values):
+            continue
+        row: list[Any] = [key] + ["-" if v is None else (int(v) if key == "questions" else round(float(v), 3)) for v in values]
+        if len(reports) == 2:
+            a, b = values
+            row.append("-" if a is None or b is None else f"{float(a) - float(b):+.3f}")
+        rows.append(row)
+    return headers, rows
