@@ -289,8 +289,13 @@ def eval_cmd(settings: Any, questions_path: Path, report_dir: Path | None, out: 
 @_common
 def bench(settings: Any, questions_path: Path, scales: str, out_dir: Path) -> None:
     """Measure indexing, retrieval and answer speed and quality against the naive LangChain recipe."""
+    import importlib.util
+
     from tqdm import tqdm
 
+    missing = [m for m in ("langchain_chroma", "langchain_huggingface", "langchain_text_splitters") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise click.UsageError(f"advisor bench needs the 'bench' extra: pip install -e '.[bench]' (missing: {', '.join(missing)})")
     from advisor.tools.bench import format_table, run_bench
 
     sizes = tuple(int(x) for x in scales.split(",") if x.strip())
