@@ -203,11 +203,14 @@ class RequestLimits:
     - Gradio's monitoring routes do not exist here.
     """
 
-    def __init__(self, app: ASGIApp, *, gate: DeskGate, max_body: int, max_upload: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, gate: DeskGate, max_body: int, max_upload: int, path_limits: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.gate = gate
         self.max_body = max_body
         self.max_upload = max_upload
+        self.path_limits = dict(path_limits or {})  # path prefix -> a tighter body limit (e.g. the JSON API)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -217,7 +220,7 @@ class RequestLimits:
         if path.startswith(BLOCKED_PREFIXES):
             await _json(send, 404, {"error": "not found"})
             return
-        limit = self.max_body
+        limit = next((n for prefix, n in self.path_limits.items() if path.startswith(prefix)), self.max_body)
         if path.startswith(UPLOAD_PATH):
             if not self.gate.check(_desk_token(scope), _scope_client(scope)):
                 log.warning("upload refused: no desk session (client %s)", _scope_client(scope))
@@ -226,7 +229,7 @@ class RequestLimits:
             limit = self.max_upload
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            await _json(send, 413, {"error": f"the request is larger than {limit} bytes"})
+            await _json(send, 413, {"error": f"the request is larger than {_size(limit)}"})
             return
         received = 0
         started = False
@@ -250,7 +253,11 @@ class RequestLimits:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await _json(send, 413, {"error": f"the request is larger than {limit} bytes"})
+                await _json(send, 413, {"error": f"the request is larger than {_size(limit)}"})
+
+
+def _size(n: int) -> str:
+    return f"{n // 1024} KiB" if n >= 1024 and n % 1024 == 0 else f"{n} bytes"
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """The JSON API next to the UI: `POST /api/ask` and `GET /api/health`.
 
-Whatever a client sends, the answer is JSON: a body over `MAX_BODY` bytes gets 413 (checked on
-Content-Length and again while a body without one streams in), one that is not JSON, nested
+Whatever a client sends, the answer is JSON: a body over `MAX_BODY` bytes gets 413 (from
+`access.RequestLimits`, on Content-Length and while a body without one streams in), one that is not JSON, nested
 deeper than `MAX_DEPTH` or holding text that is not Unicode (lone surrogates) gets 400, and the
 answer itself is serialised so that no character can fail it.
 """
@@ -37,13 +37,6 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 class BadRequest(ValueError):
     """A request the API cannot answer; the message says what to change."""
-
-
-class BodyTooLarge(Exception):
-    """A body over the limit: answered with 413."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"the body is larger than {limit // 1024} KiB")
 
 
 class SafeJSONResponse(JSONResponse):
@@ -135,24 +128,6 @@ def parse_ask(body: Any) -> tuple[str, list[Any]]:
     return question, clean
 
 
-async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
-    """At most `limit` bytes of the body, or `BodyTooLarge`; a declared Content-Length is checked first."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            size = int(declared)
-        except ValueError:
-            raise BadRequest("the Content-Length header is not a number") from None
-        if size > limit:
-            raise BodyTooLarge(limit)
-    data = bytearray()
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > limit:
-            raise BodyTooLarge(limit)
-    return bytes(data)
-
-
 def health(settings: Settings) -> dict[str, Any]:
     index_dir = Path(settings.index_dir)
     build = current_build_id(index_dir)
@@ -176,9 +151,8 @@ def add_api_routes(app: FastAPI, advisor: Advisor, settings: Settings) -> None:
     @app.post("/api/ask")
     async def ask(request: Request) -> JSONResponse:
         try:
-            question, history = parse_ask(parse_json_body(await read_body(request)))
-        except BodyTooLarge as exc:
-            return _error(str(exc), 413)
+            # The body's size is capped before this by `access.RequestLimits` (MAX_BODY for /api/).
+            question, history = parse_ask(parse_json_body(await request.body()))
         except BadRequest as exc:
             return _error(str(exc), 400)
         try:

@@ -26,7 +26,7 @@ from advisor.index.layout import IndexBusyError, build_layout_ok, current_build_
 from advisor.services import Services, build_services
 from advisor.web import maintenance, render
 from advisor.web.access import DeskGate, RateLimit, RequestLimits
-from advisor.web.api import MAX_QUESTION, add_api_routes, health
+from advisor.web.api import MAX_BODY, MAX_QUESTION, add_api_routes, health
 from advisor.web.chat import MAX_SUGGESTIONS, ChatHandlers
 from advisor.web.desk import DeskHandlers
 from advisor.web.viewer import DocumentCache
@@ -290,7 +290,11 @@ def _mount(settings: Settings, blocks: gr.Blocks, advisor: Advisor, gate: DeskGa
     app = FastAPI(title="Alliance Advisor", docs_url=None, redoc_url=None, openapi_url=None)
     add_api_routes(app, advisor, settings)
     app.add_middleware(
-        RequestLimits, gate=gate, max_body=MAX_QUEUE_BODY, max_upload=int(settings.upload_max_mb * 2**20) * MAX_UPLOAD_FILES + 2**16
+        RequestLimits,
+        gate=gate,
+        max_body=MAX_QUEUE_BODY,
+        max_upload=int(settings.upload_max_mb * 2**20) * MAX_UPLOAD_FILES + 2**16,
+        path_limits={"/api/": MAX_BODY},
     )
     blocked = [str(Path(p).resolve()) for p in (settings.index_dir, settings.corpus_dir, Path(settings.feedback_path).parent)]
     app = gr.mount_gradio_app(

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from advisor.core.settings import Settings
+from advisor.web.access import DeskGate, RequestLimits
 from advisor.web.api import MAX_BODY, add_api_routes
 
 
@@ -43,6 +44,8 @@ def api(settings: Settings) -> Iterator[tuple[TestClient, StubAdvisor]]:
     app = FastAPI()
     advisor = StubAdvisor()
     add_api_routes(app, advisor, settings)  # type: ignore[arg-type]
+    # as build_app wires it: the body limits live in the one request-limits middleware
+    app.add_middleware(RequestLimits, gate=DeskGate(None), max_body=2**21, max_upload=0, path_limits={"/api/": MAX_BODY})
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client, advisor
 
