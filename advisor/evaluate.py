@@ -12,6 +12,7 @@ Metrics (answerable questions unless said otherwise):
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -109,6 +110,16 @@ def load_questions(path: Path, corpus_languages: dict[str, str] | None = None) -
             )
         )
     return out
+
+
+_MARKUP = re.compile(r"[*_`]+")
+_SPACE = re.compile(r"\s+")
+_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
+
+
+def normalise_point(text: str) -> str:
+    """Text as compared for key points: no emphasis marks, one kind of quote, single spaces, lower case."""
+    return _SPACE.sub(" ", _MARKUP.sub("", text.translate(_QUOTES))).strip().lower()
 
 
 def percentile(values: Sequence[float], q: float) -> float:
