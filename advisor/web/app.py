@@ -4,7 +4,9 @@
     serve(settings)     -> builds the index when there is none, then runs the app
 
 This module only lays out the page and wires its events; the handlers are
-`advisor.web.chat.ChatHandlers` and `advisor.web.desk.DeskHandlers`. The UI only calls
+`advisor.web.chat.ChatHandlers` and `advisor.web.desk.DeskHandlers`. The page speaks one language
+at a time: the browser's on load, then the one chosen on the NL/EN switch (`advisor.web.i18n`);
+it is laid out in English and relabelled by `relabel` once it has loaded. The UI only calls
 `Advisor.stream()` and the desk functions; it never opens Chroma and never builds an index in
 its own process (see `advisor.web.maintenance`). Every handler catches its errors and shows a
 short message: no stack trace and no server path reaches a page.
@@ -15,19 +17,19 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 # Only `advisor serve` and the UI tests import this module, so `advisor --help` stays fast.
 import gradio as gr
 
-from advisor.index.layout import IndexBusyError, build_layout_ok, current_build_id, read_progress
+from advisor.index.layout import IndexBusyError, build_layout_ok, current_build_id
 from advisor.services import Services, build_services
-from advisor.web import maintenance, render
+from advisor.web import i18n, maintenance, render
 from advisor.web.access import DeskGate, RateLimit, RequestLimits
-from advisor.web.api import MAX_BODY, MAX_QUESTION, add_api_routes, health
-from advisor.web.chat import MAX_SUGGESTIONS, ChatHandlers
+from advisor.web.api import MAX_BODY, MAX_QUESTION, add_api_routes
+from advisor.web.chat import MAX_SUGGESTIONS, ChatHandlers, status_line
 from advisor.web.desk import DeskHandlers
 from advisor.web.viewer import DocumentCache
 
@@ -52,7 +54,9 @@ MAX_UPLOAD_FILES = 10  # files per upload request, each at most settings.upload_
 STATUS_SECONDS = 3
 DESK_SECONDS = 2
 
-TITLE = "Alliantie-adviseur · Alliance Advisor"
+FIRST = "en"  # the language the page is laid out in, until the browser's (or the switch's) relabels it
+TITLE = i18n.label("title", FIRST)
+
 
 CSS = """
 #sources .src-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 12px; margin: 0 0 10px 0; }
@@ -66,6 +70,7 @@ CSS = """
 #doc-viewer .doc-target { outline: 2px solid var(--color-accent); outline-offset: 4px; border-radius: 4px; }
 #doc-viewer .doc-error, #sources .src-empty { opacity: 0.8; }
 #status-line p { margin: 0; font-size: 0.9em; }
+#ui-language .wrap { flex-wrap: nowrap; }
 """
 
 # A citation [n] in the chat is a link to "#src-<turn>-<n>": scroll its card into view, open the
@@ -102,26 +107,6 @@ watch('value', function () {
 """
 
 
-# ---------------------------------------------------------------- the status line
-
-
-def status_line(settings: Settings) -> str:
-    """Which build answers, and whether a new one is being made."""
-    h = health(settings)
-    if h["build"] is None:
-        text = "Nog geen index · No index yet"
-    else:
-        text = f"Kennisbank · Knowledge base: build `{h['build']}` · {h['documents']} documenten/documents · {h['chunks']} passages"
-    if h["building"]:
-        p = read_progress(Path(settings.index_dir)) or {}
-        stage = f" ({p.get('stage', 'starting')} {p.get('done', 0)}/{p.get('total', 0)})" if p.get("total") else ""
-        text += (
-            f" — **Er wordt een nieuwe index gebouwd · A new index is being built**{stage}; "
-            "antwoorden komen intussen uit de huidige index · answers come from the current index meanwhile"
-        )
-    return text
-
-
 # ---------------------------------------------------------------- the app
 
 
@@ -155,6 +140,15 @@ def build_app(
 
 
 @dataclass
+class _Header:
+    """The title, the NL/EN switch and the status line."""
+
+    title: gr.Markdown
+    switch: gr.Radio
+    status: gr.Markdown
+
+
+@dataclass
 class _ChatColumn:
     """The chat column's components that events read or write."""
 
@@ -166,6 +160,7 @@ class _ChatColumn:
     clear_btn: gr.ClearButton
     export_file: gr.File
     copy_box: gr.Textbox
+    copy_accordion: gr.Accordion
     comment: gr.Textbox
     helpful: gr.Button
     unhelpful: gr.Button
@@ -177,36 +172,45 @@ def _page(settings: Settings, chat: ChatHandlers, desk: DeskHandlers | None) -> 
     # Gradio's cache (the maintainer's uploads, exports) is cleared of files older than an hour, every ten minutes.
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(600, 3600)) as blocks:
         turns_state = gr.State([])
-        _header(settings)
+        # The language chosen on the switch, "nl" or "en"; None until the page has loaded (and for API clients).
+        language_state = gr.State(None)
+        viewer_used = gr.State(False)  # whether the viewer shows a document (or a message) rather than its hint
+        header = _header(settings, chat, language_state)
         with gr.Tabs():
-            with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
+            with gr.Tab(i18n.label("chat_tab", FIRST), id="chat", elem_id="chat-tab"), gr.Row(equal_height=False):
                 with gr.Column(scale=3):
                     column = _chat_column()
                 with gr.Column(scale=2):
                     sources, viewer = _sources_column()
-            if desk is not None:
-                _desk_tab(settings, desk)
-        _wire_chat(settings, chat, column, sources, viewer, turns_state)
+            desk_view = _desk_tab(settings, desk, language_state) if desk is not None else None
+        _wire_chat(settings, chat, column, sources, viewer, turns_state, language_state, viewer_used)
+        _wire_language(blocks, chat, desk, header, column, [sources, viewer], language_state, [turns_state, viewer_used], desk_view)
     return blocks
 
 
-def _header(settings: Settings) -> None:
-    """The title and the status line, refreshed every few seconds."""
-    gr.Markdown(f"## {TITLE}")
-    status = gr.Markdown(status_line(settings), elem_id="status-line")
+def _header(settings: Settings, chat: ChatHandlers, language_state: gr.State) -> _Header:
+    """The title with the NL/EN switch, and the status line, refreshed every few seconds."""
+    with gr.Row(equal_height=True):
+        title = gr.Markdown(f"## {TITLE}", elem_id="page-title")
+        switch = gr.Radio(
+            list(i18n.CHOICES), value=i18n.choice_of(FIRST), label=i18n.label("language", FIRST), elem_id="ui-language",
+            container=False, scale=0, min_width=200,
+        )
+    status = gr.Markdown(status_line(settings, None), elem_id="status-line")
     status_timer = gr.Timer(STATUS_SECONDS)
-    status_timer.tick(lambda: status_line(settings), None, status, show_progress="hidden", concurrency_limit=None, api_visibility="private")
+    status_timer.tick(chat.status, language_state, status, show_progress="hidden", concurrency_limit=None, api_visibility="private")
+    return _Header(title, switch, status)
 
 
 def _chat_column() -> _ChatColumn:
     """The conversation, the question box, suggestions, export, copy and feedback."""
     chatbot = gr.Chatbot(
-        label="Gesprek · Conversation",
+        label=i18n.label("conversation", FIRST),
         show_label=False,
         elem_id="chat",
         height=520,
         examples=[{"text": q} for q in EXAMPLES],
-        placeholder="Stel een vraag over samenwerking tussen organisaties, in het Nederlands of Engels. · Ask about collaboration between organisations, in Dutch or English.",
+        placeholder=i18n.label("chat_placeholder", FIRST),
         feedback_options=None,
         buttons=[],  # messages are HTML; "Copy answer with sources" gives the Markdown
         sanitize_html=True,
@@ -215,34 +219,35 @@ def _chat_column() -> _ChatColumn:
     )
     with gr.Row():
         msg = gr.Textbox(
-            show_label=False, placeholder="Uw vraag · Your question", elem_id="question", scale=5, max_lines=6, autofocus=True,
+            show_label=False, placeholder=i18n.label("question", FIRST), elem_id="question", scale=5, max_lines=6, autofocus=True,
             max_length=MAX_QUESTION,
         )
-        send = gr.Button("Vraag · Ask", variant="primary", scale=1, elem_id="ask")
+        send = gr.Button(i18n.label("ask", FIRST), variant="primary", scale=1, elem_id="ask")
     with gr.Row(elem_id="suggestions"):
         suggestions = [gr.Button("", visible=False, size="sm", elem_classes=["suggestion"]) for _ in range(MAX_SUGGESTIONS)]
     with gr.Row():
-        export_btn = gr.Button("Exporteer gesprek (.md) · Export conversation", size="sm", elem_id="export")
-        clear_btn = gr.ClearButton([chatbot, msg], value="Nieuw gesprek · New conversation", size="sm")
-    export_file = gr.File(label="Gesprek · Conversation (Markdown)", visible=False, interactive=False, elem_id="export-file")
-    with gr.Accordion("Antwoord met bronnen kopiëren · Copy answer with sources", open=False):
+        export_btn = gr.Button(i18n.label("export", FIRST), size="sm", elem_id="export")
+        clear_btn = gr.ClearButton([chatbot, msg], value=i18n.label("new_conversation", FIRST), size="sm", elem_id="new-conversation")
+    export_file = gr.File(label=i18n.label("export_file", FIRST), visible=False, interactive=False, elem_id="export-file")
+    with gr.Accordion(i18n.label("copy", FIRST), open=False, elem_id="copy-answer") as copy_accordion:
         copy_box = gr.Textbox(label="Markdown", lines=8, max_lines=20, interactive=False, buttons=["copy"], elem_id="copy-md")
     with gr.Group():
         with gr.Row():
-            comment = gr.Textbox(label="Opmerking (optioneel) · Comment (optional)", scale=4, max_lines=3, elem_id="feedback-comment")
-            helpful = gr.Button("Nuttig · Helpful", size="sm", scale=1, elem_id="helpful")
-            unhelpful = gr.Button("Niet nuttig · Not helpful", size="sm", scale=1, elem_id="not-helpful")
+            comment = gr.Textbox(label=i18n.label("comment", FIRST), scale=4, max_lines=3, elem_id="feedback-comment")
+            helpful = gr.Button(i18n.label("helpful", FIRST), size="sm", scale=1, elem_id="helpful")
+            unhelpful = gr.Button(i18n.label("not_helpful", FIRST), size="sm", scale=1, elem_id="not-helpful")
         feedback_note = gr.Markdown("", elem_id="feedback-note")
     return _ChatColumn(
-        chatbot, msg, send, suggestions, export_btn, clear_btn, export_file, copy_box, comment, helpful, unhelpful, feedback_note
+        chatbot, msg, send, suggestions, export_btn, clear_btn, export_file, copy_box, copy_accordion, comment, helpful, unhelpful,
+        feedback_note,
     )
 
 
 def _sources_column() -> tuple[gr.HTML, gr.HTML]:
     """The cited sources of the conversation, and the document viewer a source opens in."""
-    sources = gr.HTML(render.sources_html([]), elem_id="sources", js_on_load=SOURCES_JS, max_height=560)
+    sources = gr.HTML(render.sources_html([], FIRST), elem_id="sources", js_on_load=SOURCES_JS, max_height=560)
     viewer = gr.HTML(
-        render.message_html_text(f"{render.labels('nl')['viewer_hint']} · {render.labels('en')['viewer_hint']}"),
+        render.message_html_text(render.labels(FIRST)["viewer_hint"]),
         elem_id="doc-viewer",
         js_on_load=VIEWER_JS,
         max_height=480,
@@ -253,7 +258,8 @@ def _sources_column() -> tuple[gr.HTML, gr.HTML]:
 
 
 def _wire_chat(
-    settings: Settings, chat: ChatHandlers, c: _ChatColumn, sources: gr.HTML, viewer: gr.HTML, turns_state: gr.State
+    settings: Settings, chat: ChatHandlers, c: _ChatColumn, sources: gr.HTML, viewer: gr.HTML, turns_state: gr.State,
+    language_state: gr.State, viewer_used: gr.State,
 ) -> None:
     """The chat's events. The chat itself is never an input: the conversation is the session's own `turns_state`."""
     # Answering is CPU-bound (embedding the question, scoring sentences) and the Advisor is
@@ -262,7 +268,7 @@ def _wire_chat(
     # make one slow answer hold up everyone. All ways into an answer share the one pool.
     answer_events: dict[str, Any] = {"concurrency_limit": settings.concurrency_limit, "concurrency_id": "answer"}
     outputs = [c.chatbot, c.msg, sources, turns_state, *c.suggestions, c.copy_box, c.feedback_note]
-    inputs = [c.msg, turns_state]
+    inputs = [c.msg, turns_state, language_state]
     c.msg.submit(chat.respond, inputs, outputs, api_name="ask", **answer_events)
     c.send.click(chat.respond, inputs, outputs, api_visibility="private", **answer_events)
     c.chatbot.example_select(chat.pick_example, None, c.msg, api_visibility="private", queue=False).then(
@@ -272,15 +278,37 @@ def _wire_chat(
         button.click(chat.ask_suggestion, [button, turns_state], c.msg, api_visibility="private", queue=False).then(
             chat.respond, inputs, outputs, api_visibility="private", **answer_events
         )
-    sources.select(chat.open_cited, turns_state, viewer, api_visibility="private", concurrency_limit=2)
+    sources.select(chat.open_cited, [turns_state, language_state], [viewer, viewer_used], api_visibility="private", concurrency_limit=2)
     gr.api(chat.document, api_name="document", concurrency_limit=2)
     reset_outputs = [turns_state, sources, *c.suggestions, c.copy_box, c.feedback_note, c.export_file]
-    c.clear_btn.click(chat.reset, None, reset_outputs, api_visibility="private")
-    c.chatbot.clear(chat.reset, None, reset_outputs, api_visibility="private")
-    c.export_btn.click(chat.export, turns_state, c.export_file, api_name="export")
-    feedback_io = ([c.comment, turns_state], [c.comment, c.feedback_note, turns_state])
+    c.clear_btn.click(chat.reset, language_state, reset_outputs, api_visibility="private")
+    c.chatbot.clear(chat.reset, language_state, reset_outputs, api_visibility="private")
+    c.export_btn.click(chat.export, [turns_state, language_state], c.export_file, api_name="export")
+    feedback_io = ([c.comment, turns_state, language_state], [c.comment, c.feedback_note, turns_state])
     c.helpful.click(chat.rate_helpful, *feedback_io, api_name="feedback_helpful")
     c.unhelpful.click(chat.rate_unhelpful, *feedback_io, api_name="feedback_not_helpful")
+
+
+def _wire_language(
+    blocks: gr.Blocks, chat: ChatHandlers, desk: DeskHandlers | None, h: _Header, c: _ChatColumn, panels: list[gr.HTML],
+    language_state: gr.State, states: list[gr.State], desk_view: _DeskView | None,
+) -> None:
+    """The NL/EN switch: set from the browser's language on load, then by the person; either relabels the page.
+
+    `panels` are the sources panel and the viewer; `states` the turns and whether the viewer was used.
+    The relabelling writes the session's `language_state` (the first output of `ChatHandlers.relabel`).
+    """
+    outputs = [
+        language_state, h.title, h.switch, h.status, c.chatbot, c.msg, c.send, c.export_btn, c.clear_btn,
+        c.export_file, c.copy_accordion, c.comment, c.helpful, c.unhelpful, *panels,
+    ]
+    quiet: dict[str, Any] = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
+    loaded = blocks.load(None, None, h.switch, js=i18n.BROWSER_LANGUAGE_JS, **quiet)
+    for event in (loaded.then, h.switch.input):
+        event(None, h.switch, None, js=i18n.DOCUMENT_LANGUAGE_JS, **quiet)
+        event(chat.relabel, [h.switch, *states], outputs, **quiet)
+        if desk is not None and desk_view is not None:
+            event(desk.relabel, h.switch, desk_view.labelled(), **quiet)
 
 
 def _mount(settings: Settings, blocks: gr.Blocks, advisor: Advisor, gate: DeskGate) -> FastAPI:
@@ -354,95 +382,115 @@ class _DeskView:
     eval_frame: gr.Dataframe
     feedback_btn: gr.Button
     feedback_table: gr.Dataframe
+    headings: list[gr.Markdown] = field(default_factory=list)  # Documents, Index, Evaluation, Feedback
+    tab: gr.Tab | None = None
+
+    def labelled(self) -> list[Any]:
+        """The components `DeskHandlers.relabel` writes, in its order."""
+        documents, index, evaluation, feedback = self.headings
+        return [
+            self.tab, self.password, self.login, self.logout, documents, self.uploads, self.upload_btn, self.corpus_table,
+            self.remove_choice, self.remove_btn, index, self.reindex_btn, evaluation, self.eval_btn, self.eval_frame, feedback,
+            self.feedback_btn, self.feedback_table,
+        ]
 
 
-def _desk_tab(settings: Settings, desk: DeskHandlers) -> None:
+def _desk_tab(settings: Settings, desk: DeskHandlers, language_state: gr.State) -> _DeskView:
     """The maintainer's tab: one login, then uploads, the corpus, re-index, evaluation, feedback."""
-    with gr.Tab("Beheer · Maintainer", id="desk"):
+    with gr.Tab(i18n.label("desk_tab", FIRST), id="desk", elem_id="desk-tab") as tab:
         token_state = gr.State(None)
         seen_state = gr.State("")
         # The session token, also set as a cookie: uploads into Gradio's cache need it (advisor.web.access).
         token_box = gr.Textbox(visible="hidden", elem_id="desk-token")
         desk_timer = gr.Timer(DESK_SECONDS, active=False)
         with gr.Row() as login_row:
-            password = gr.Textbox(label="Wachtwoord · Password", type="password", elem_id="desk-password", scale=3)
-            login = gr.Button("Ontgrendel · Unlock", scale=1, elem_id="desk-unlock")
+            password = gr.Textbox(label=i18n.label("password", FIRST), type="password", elem_id="desk-password", scale=3)
+            login = gr.Button(i18n.label("unlock", FIRST), scale=1, elem_id="desk-unlock")
         login_note = gr.Markdown("", elem_id="desk-login-note")
         with gr.Column(visible=False, elem_id="desk-controls") as controls:
             view = _desk_controls(settings, login_row, password, login, login_note, controls)
-        _wire_desk(desk, view, token_state, seen_state, token_box, desk_timer)
+        view.tab = tab
+        _wire_desk(desk, view, token_state, seen_state, token_box, desk_timer, language_state)
+    return view
 
 
 def _desk_controls(
     settings: Settings, login_row: gr.Row, password: gr.Textbox, login: gr.Button, login_note: gr.Markdown, controls: gr.Column
 ) -> _DeskView:
     """What the desk shows once unlocked."""
-    logout = gr.Button("Uitloggen · Log out", size="sm", elem_id="desk-logout")
-    gr.Markdown("### Documenten · Documents")
+    logout = gr.Button(i18n.label("logout", FIRST), size="sm", elem_id="desk-logout")
+    documents = gr.Markdown(i18n.label("documents", FIRST))
     with gr.Row():
         uploads = gr.File(
-            label=f"Upload ({', '.join(maintenance.ALLOWED_SUFFIXES)}; max {settings.upload_max_mb:g} MiB)",
+            label=i18n.label("upload", FIRST, suffixes=", ".join(maintenance.ALLOWED_SUFFIXES), mb=f"{settings.upload_max_mb:g}"),
             file_count="multiple",
             file_types=list(maintenance.ALLOWED_SUFFIXES),
             elem_id="desk-upload",
             scale=3,
         )
-        upload_btn = gr.Button("Toevoegen · Add to corpus", elem_id="desk-add", scale=1)
+        upload_btn = gr.Button(i18n.label("add", FIRST), elem_id="desk-add", scale=1)
     upload_note = gr.Markdown("", elem_id="desk-upload-note")
     corpus_table = gr.Dataframe(
-        headers=maintenance.CORPUS_COLUMNS, interactive=False, wrap=True, label="Corpus", elem_id="desk-corpus", max_height=420
+        headers=maintenance.CORPUS_COLUMNS, interactive=False, wrap=True, label=i18n.label("corpus", FIRST), elem_id="desk-corpus",
+        max_height=420,
     )
     with gr.Row():
         remove_choice = gr.Dropdown(
-            label="Document verwijderen · Remove a document", choices=[], scale=3, elem_id="desk-remove-choice",
+            label=i18n.label("remove_choice", FIRST), choices=[], scale=3, elem_id="desk-remove-choice",
             allow_custom_value=True,  # the handler checks the name against the corpus itself
         )
-        remove_btn = gr.Button("Verwijder · Remove", variant="stop", scale=1, elem_id="desk-remove")
+        remove_btn = gr.Button(i18n.label("remove", FIRST), variant="stop", scale=1, elem_id="desk-remove")
     remove_note = gr.Markdown("", elem_id="desk-remove-note")
-    gr.Markdown("### Index")
-    reindex_btn = gr.Button("Herindexeer · Re-index", variant="primary", elem_id="desk-reindex")
+    index_heading = gr.Markdown(i18n.label("index", FIRST))
+    reindex_btn = gr.Button(i18n.label("reindex", FIRST), variant="primary", elem_id="desk-reindex")
     index_note = gr.Markdown("", elem_id="desk-index-status")
-    gr.Markdown("### Evaluatie · Evaluation")
-    eval_btn = gr.Button("Evaluatie uitvoeren · Run evaluation", elem_id="desk-eval")
+    eval_heading = gr.Markdown(i18n.label("evaluation", FIRST))
+    eval_btn = gr.Button(i18n.label("run_eval", FIRST), elem_id="desk-eval")
     eval_note = gr.Markdown("", elem_id="desk-eval-status")
-    eval_frame = gr.Dataframe(label="Laatste rapporten · Last reports", interactive=False, elem_id="desk-eval-table")
-    gr.Markdown("### Feedback")
-    feedback_btn = gr.Button("Vernieuw · Refresh", size="sm", elem_id="desk-feedback-refresh")
+    eval_frame = gr.Dataframe(label=i18n.label("reports", FIRST), interactive=False, elem_id="desk-eval-table")
+    feedback_heading = gr.Markdown(i18n.label("feedback", FIRST))
+    feedback_btn = gr.Button(i18n.label("refresh", FIRST), size="sm", elem_id="desk-feedback-refresh")
     feedback_table = gr.Dataframe(
-        headers=maintenance.FEEDBACK_COLUMNS, interactive=False, wrap=True, label="Feedback", elem_id="desk-feedback", max_height=420
+        headers=maintenance.FEEDBACK_COLUMNS, interactive=False, wrap=True, label=i18n.label("feedback_table", FIRST),
+        elem_id="desk-feedback", max_height=420,
     )
     return _DeskView(
         login_row, password, login, login_note, controls, logout, uploads, upload_btn, upload_note, corpus_table, remove_choice,
         remove_btn, remove_note, reindex_btn, index_note, eval_btn, eval_note, eval_frame, feedback_btn, feedback_table,
+        headings=[documents, index_heading, eval_heading, feedback_heading],
     )
 
 
 def _wire_desk(
-    desk: DeskHandlers, v: _DeskView, token_state: gr.State, seen_state: gr.State, token_box: gr.Textbox, desk_timer: gr.Timer
+    desk: DeskHandlers, v: _DeskView, token_state: gr.State, seen_state: gr.State, token_box: gr.Textbox, desk_timer: gr.Timer,
+    language_state: gr.State,
 ) -> None:
     """The desk's events: every one but the login checks the session token first."""
+    lang = language_state
     unlock_outputs = [
         token_state, v.login_row, v.controls, v.login_note, desk_timer, v.corpus_table, v.remove_choice, v.eval_frame,
         v.feedback_table, v.password, token_box,
     ]
     # The one endpoint that takes the password; Enter in the field clicks the same button.
-    v.login.click(desk.unlock, v.password, unlock_outputs, api_name="desk_unlock", concurrency_limit=4).then(
+    v.login.click(desk.unlock, [v.password, lang], unlock_outputs, api_name="desk_unlock", concurrency_limit=4).then(
         None, token_box, None, js=SET_DESK_COOKIE, api_visibility="private"
     )
     v.password.submit(None, None, None, js=CLICK_UNLOCK, api_visibility="private")
     lock_outputs = [token_state, v.login_row, v.controls, v.login_note, desk_timer, token_box]
-    v.logout.click(desk.lock, token_state, lock_outputs, api_name="desk_logout").then(
+    v.logout.click(desk.lock, [token_state, lang], lock_outputs, api_name="desk_logout").then(
         None, token_box, None, js=SET_DESK_COOKIE, api_visibility="private"
     )
-    v.upload_btn.click(desk.upload, [token_state, v.uploads], [v.upload_note, v.corpus_table, v.remove_choice, v.uploads], api_name="desk_upload")
-    v.remove_btn.click(desk.remove, [token_state, v.remove_choice], [v.remove_note, v.corpus_table, v.remove_choice], api_name="desk_remove")
-    v.reindex_btn.click(desk.reindex, token_state, v.index_note, api_name="desk_reindex").then(
+    v.upload_btn.click(
+        desk.upload, [token_state, v.uploads, lang], [v.upload_note, v.corpus_table, v.remove_choice, v.uploads], api_name="desk_upload"
+    )
+    v.remove_btn.click(desk.remove, [token_state, v.remove_choice, lang], [v.remove_note, v.corpus_table, v.remove_choice], api_name="desk_remove")
+    v.reindex_btn.click(desk.reindex, [token_state, lang], v.index_note, api_name="desk_reindex").then(
         lambda: "", None, v.upload_note, api_visibility="private"
     )
-    v.eval_btn.click(desk.evaluate, token_state, v.eval_note, api_name="desk_eval")
-    v.feedback_btn.click(desk.refresh_feedback, token_state, v.feedback_table, api_name="desk_feedback")
+    v.eval_btn.click(desk.evaluate, [token_state, lang], v.eval_note, api_name="desk_eval")
+    v.feedback_btn.click(desk.refresh_feedback, [token_state, lang], v.feedback_table, api_name="desk_feedback")
     desk_timer.tick(
-        desk.tick, [token_state, seen_state], [v.index_note, v.eval_note, v.corpus_table, v.remove_choice, v.eval_frame, seen_state],
+        desk.tick, [token_state, seen_state, lang], [v.index_note, v.eval_note, v.corpus_table, v.remove_choice, v.eval_frame, seen_state],
         show_progress="hidden", api_visibility="private",
     )
     gr.api(desk.status, api_name="desk_status")

@@ -2,11 +2,15 @@
 
     ChatHandlers(settings, advisor, feedback_limit, viewer_cache)
         .respond  .ask_suggestion  .open_cited  .document  .export
-        .rate_helpful  .rate_unhelpful  .reset            (plus the static .pick_example)
+        .rate_helpful  .rate_unhelpful  .reset  .relabel  .status   (plus the static .pick_example)
 
 The conversation lives on the server, in the session's `turns`: the chat is always redrawn from
 it and the advisor's history is always taken from it, never from what a client sends. Every
 handler catches its errors and shows a short message: no stack trace and no server path reaches a page.
+
+The page's labels and the messages written into it are in the language the person chose on the
+NL/EN switch (the session's `language`, see `advisor.web.i18n`); an answer keeps its question's
+language. Without a choice (an API client) a message follows the conversation, as before.
 """
 
 from __future__ import annotations
@@ -24,10 +28,12 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from advisor.core.text import detect_language
+from advisor.index.layout import read_progress
 from advisor.retrieve.search import NoIndexError
-from advisor.web import render
+from advisor.web import i18n, render
 from advisor.web.access import client_address
-from advisor.web.api import MAX_QUESTION
+from advisor.web.api import MAX_QUESTION, health
+from advisor.web.i18n import LANGUAGES, label, ui_language
 from advisor.web.feedback import FeedbackFull, append_feedback
 from advisor.web.sanitize import plain_text
 from advisor.web.viewer import document_html
@@ -69,9 +75,6 @@ MESSAGES = {
     "feedback_failed": {"nl": "De feedback kon niet worden opgeslagen.", "en": "The feedback could not be stored."},
 }
 
-SOURCE_GONE = "Deze bron is niet meer beschikbaar. · This source is no longer available."
-OPEN_FAILED = "Het document kon niet worden geopend. · The document could not be opened."
-NOTHING_TO_EXPORT = "Er is nog geen gesprek om te exporteren. · There is no conversation to export yet."
 
 
 # ---------------------------------------------------------------- pure helpers
@@ -80,6 +83,25 @@ NOTHING_TO_EXPORT = "Er is nog geen gesprek om te exporteren. · There is no con
 def message(key: str, language: str | None, **values: Any) -> str:
     """A short message for the person, in their language."""
     return MESSAGES[key]["en" if language == "en" else "nl"].format(**values)
+
+
+def chosen(language: str | None) -> str | None:
+    """The language the person chose on the switch ("nl" or "en"), or None when they chose none."""
+    return ui_language(language) if language else None
+
+
+def status_line(settings: Settings, language: str | None = None) -> str:
+    """Which build answers, and whether a new one is being made (English when no language was chosen)."""
+    h = health(settings)
+    if h["build"] is None:
+        line = i18n.text("no_index_yet", language)
+    else:
+        line = i18n.text("knowledge_base", language, build=h["build"], documents=h["documents"], chunks=h["chunks"])
+    if h["building"]:
+        p = read_progress(Path(settings.index_dir)) or {}
+        stage = f" ({p.get('stage', 'starting')} {p.get('done', 0)}/{p.get('total', 0)})" if p.get("total") else ""
+        line += i18n.text("building", language, stage=stage)
+    return line
 
 
 def turns_language(turns: Sequence[dict[str, Any]] | None) -> str:
@@ -109,11 +131,13 @@ def chat_messages(turns: Sequence[dict[str, Any]] | None) -> list[dict[str, str]
     return out
 
 
-def check_question(question: str, turns: Sequence[dict[str, Any]] | None, limit: int) -> str | None:
-    """Why a question is not answered (in the person's language), or None to answer it."""
+def check_question(question: str, turns: Sequence[dict[str, Any]] | None, limit: int, language: str | None = None) -> str | None:
+    """Why a question is not answered, or None to answer it: in the language chosen on the page,
+    else in the question's own."""
     if len(question) > limit:
-        # The language of a short head is enough to choose the message; never the whole text.
-        language = detect_language(question[:300], default=turns_language(turns))  # type: ignore[arg-type]
+        if language not in LANGUAGES:
+            # The language of a short head is enough to choose the message; never the whole text.
+            language = detect_language(question[:300], default=turns_language(turns))  # type: ignore[arg-type]
         return message("too_long", language, limit=limit)
     return None
 
@@ -150,29 +174,32 @@ class ChatHandlers:
         self.viewer_cache = viewer_cache
         self.export_dir = Path(tempfile.mkdtemp(prefix="advisor-exports-"))  # Gradio copies each file into its cache
 
-    def respond(self, text: str, turns: list[dict[str, Any]] | None) -> Iterator[tuple[Any, ...]]:
+    def respond(self, text: str, turns: list[dict[str, Any]] | None, language: str | None = None) -> Iterator[tuple[Any, ...]]:
         """Answer one question of the session's conversation, streaming; the chat is redrawn from `turns`.
 
         Yields (chat, question box, sources, turns, *suggestions, copy box, feedback note).
+        `language` is the page's (the switch's), for the messages; the answer follows the question.
         """
+        language = chosen(language)
         question = (text or "").strip() if isinstance(text, str) else ""
         turns = list(turns or [])[-MAX_TURNS:]
         keep = [gr.skip()] * (2 + MAX_SUGGESTIONS + 2)  # sources, turns, suggestions, copy, feedback note
         if not question:
             yield (gr.skip(), "", *keep)
             return
-        refusal = check_question(question, turns, MAX_QUESTION)
+        refusal = check_question(question, turns, MAX_QUESTION, language)
         if refusal is not None:
             gr.Warning(refusal)
             yield (gr.skip(), gr.skip(), *keep)
             return
         chat = [*chat_messages(turns), {"role": "user", "content": render.question_html(question)}, {"role": "assistant", "content": "…"}]
         yield (chat, "", *keep)
-        yield from self._stream(question, turns, chat, keep)
+        yield from self._stream(question, turns, chat, keep, language)
 
-    def _stream(self, question: str, turns: list[dict[str, Any]], chat: list[dict[str, str]], keep: list[Any]) -> Iterator[tuple[Any, ...]]:
-
-        language = turns_language(turns)
+    def _stream(
+        self, question: str, turns: list[dict[str, Any]], chat: list[dict[str, str]], keep: list[Any], page_language: str | None
+    ) -> Iterator[tuple[Any, ...]]:
+        language = page_language or turns_language(turns)
         try:
             for partial_text, final in self.advisor.stream(question, history_from_turns(turns)):
                 if final is None:
@@ -182,7 +209,7 @@ class ChatHandlers:
                 answer = final.to_json()
                 turns = [*turns, {"question": question, "answer": answer}][-MAX_TURNS:]
                 yield (
-                    chat_messages(turns), "", render.sources_html(turns), turns, *suggestion_updates(answer),
+                    chat_messages(turns), "", render.sources_html(turns, page_language), turns, *suggestion_updates(answer),
                     render.answer_with_sources_markdown(turns[-1]), "",
                 )
         except NoIndexError:
@@ -203,20 +230,21 @@ class ChatHandlers:
         value = evt.value
         return str(value.get("text", "")) if isinstance(value, dict) else str(value or "")
 
-    def open_cited(self, turns: list[dict[str, Any]] | None, evt: gr.SelectData) -> str:
-        """The document viewer's HTML for the source card clicked (its value is "turn:n")."""
+    def open_cited(self, turns: list[dict[str, Any]] | None, language: str | None, evt: gr.SelectData) -> tuple[str, bool]:
+        """The document viewer's HTML for the source card clicked (its value is "turn:n"), and
+        True: the viewer no longer shows its hint (see `relabel`)."""
         found = _cited(turns, evt.value)
         if found is None:
-            return render.message_html_text(SOURCE_GONE)
+            return render.message_html_text(i18n.text("source_gone", language)), True
         answer, c = found
         try:
             return document_html(
                 self.settings, str(c["source"]), c.get("page"), str(c.get("section") or ""), c.get("highlights") or [],
                 answer.get("language"), cache=self.viewer_cache,
-            )
+            ), True
         except Exception:  # noqa: BLE001
             log.exception("document viewer failed")
-            return render.message_html_text(OPEN_FAILED)
+            return render.message_html_text(i18n.text("open_failed", language)), True
 
     def document(self, source: str, page: int | None = None, section: str = "") -> str:
         """The document viewer's HTML for an indexed corpus document (relative path), at a page or section."""
@@ -226,10 +254,10 @@ class ChatHandlers:
             log.exception("document viewer failed")
             return render.message_html_text("The document could not be opened.")
 
-    def export(self, turns: list[dict[str, Any]] | None) -> Any:
+    def export(self, turns: list[dict[str, Any]] | None, language: str | None = None) -> Any:
         """The conversation as a Markdown file to download (older exports are removed)."""
         if not turns:
-            gr.Info(NOTHING_TO_EXPORT)
+            gr.Info(i18n.text("nothing_to_export", language))
             return gr.update(value=None, visible=False)
         for old in self.export_dir.glob("*/*.md"):
             if time.time() - old.stat().st_mtime > EXPORT_MAX_AGE:
@@ -241,22 +269,59 @@ class ChatHandlers:
         path.write_text(render.conversation_markdown(turns), encoding="utf-8")
         return gr.update(value=str(path), visible=True)
 
-    def rate_helpful(self, comment: str, turns: list[dict[str, Any]] | None, request: gr.Request) -> tuple[Any, ...]:
-        return self._feedback("helpful", comment, turns, request)
+    def rate_helpful(
+        self, comment: str, turns: list[dict[str, Any]] | None, language: str | None, request: gr.Request
+    ) -> tuple[Any, ...]:
+        return self._feedback("helpful", comment, turns, language, request)
 
-    def rate_unhelpful(self, comment: str, turns: list[dict[str, Any]] | None, request: gr.Request) -> tuple[Any, ...]:
-        return self._feedback("not helpful", comment, turns, request)
+    def rate_unhelpful(
+        self, comment: str, turns: list[dict[str, Any]] | None, language: str | None, request: gr.Request
+    ) -> tuple[Any, ...]:
+        return self._feedback("not helpful", comment, turns, language, request)
 
-    def reset(self) -> tuple[Any, ...]:
+    def reset(self, language: str | None = None) -> tuple[Any, ...]:
         """A new conversation: (turns, sources, *suggestions, copy box, feedback note, export file)."""
-        return ([], render.sources_html([]), *suggestion_updates(None), "", "", gr.update(value=None, visible=False))
+        return ([], render.sources_html([], chosen(language)), *suggestion_updates(None), "", "", gr.update(value=None, visible=False))
 
-    def _feedback(self, rating: str, comment: str, turns: list[dict[str, Any]] | None, request: gr.Request) -> tuple[Any, ...]:
+    def status(self, language: str | None) -> str:
+        """The status line, refreshed by the page's timer."""
+        return status_line(self.settings, language)
+
+    def relabel(self, choice: str | None, turns: list[dict[str, Any]] | None, viewer_used: bool) -> tuple[Any, ...]:
+        """Everything the chat tab says in the language chosen on the switch.
+
+        Returns (language, title, switch, status line, chat, question box, ask, export, new conversation,
+        export file, copy accordion, comment, helpful, not helpful, sources, viewer). The viewer's
+        hint is redrawn only while it still shows the hint (`viewer_used` is False).
+        """
+        language = ui_language(choice)
+        return (
+            language,
+            f"## {label('title', language)}",
+            gr.update(label=label("language", language)),
+            status_line(self.settings, language),
+            gr.update(label=label("conversation", language), placeholder=label("chat_placeholder", language)),
+            gr.update(placeholder=label("question", language)),
+            gr.update(value=label("ask", language)),
+            gr.update(value=label("export", language)),
+            gr.update(value=label("new_conversation", language)),
+            gr.update(label=label("export_file", language)),
+            gr.update(label=label("copy", language)),
+            gr.update(label=label("comment", language)),
+            gr.update(value=label("helpful", language)),
+            gr.update(value=label("not_helpful", language)),
+            render.sources_html(list(turns or [])[-MAX_TURNS:], language),
+            gr.skip() if viewer_used else render.message_html_text(render.labels(language)["viewer_hint"]),
+        )
+
+    def _feedback(
+        self, rating: str, comment: str, turns: list[dict[str, Any]] | None, language: str | None, request: gr.Request
+    ) -> tuple[Any, ...]:
         """Store one rating of the last answer: once per answer, a few per minute per client, bounded in size.
 
-        Returns (comment box, feedback note, turns).
+        Returns (comment box, feedback note, turns), the note in the page's language (else the conversation's).
         """
-        language = turns_language(turns)
+        language = chosen(language) or turns_language(turns)
         if not turns:
             return comment, message("feedback_first", language), gr.skip()
         last = turns[-1]

@@ -1,12 +1,13 @@
 """The maintainer's desk: its handlers and upload helpers, callable without a server.
 
     DeskHandlers(settings, runner, gate)
-        .unlock  .lock  .upload  .remove  .reindex  .evaluate  .tick  .refresh_feedback  .status
-    in_upload_cache(path, cache_dir), desk_upload_lines(settings, files, cache_dir)
+        .unlock  .lock  .upload  .remove  .reindex  .evaluate  .tick  .refresh_feedback  .status  .relabel
+    in_upload_cache(path, cache_dir), desk_upload_lines(settings, files, cache_dir, language)
 
 One login (`unlock`) gives a session token; every other handler checks it first. The work itself
 (saving uploads, running the re-index and the evaluation in their own processes) is in
-`advisor.web.maintenance`.
+`advisor.web.maintenance`. Each handler that writes a note takes the session's chosen language
+(`advisor.web.i18n`); without one (an API client) the notes are in English.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import gradio as gr
 
 from advisor.web import maintenance
 from advisor.web.access import client_address
+from advisor.web.i18n import label, text
 from advisor.web.feedback import read_feedback
 from advisor.web.sanitize import plain_text
 
@@ -32,8 +34,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LOGIN_FIRST = "Log eerst in (of opnieuw: de sessie is verlopen). · Log in first (or again: the session has expired)."
-WRONG_PASSWORD = "Onjuist wachtwoord. · Wrong password."
 
 
 def in_upload_cache(path: str | Path, cache_dir: str | Path) -> bool:
@@ -46,31 +46,32 @@ def in_upload_cache(path: str | Path, cache_dir: str | Path) -> bool:
     return resolved.is_relative_to(root) and resolved != root and resolved.is_file()
 
 
-def _save_one(settings: Settings, path: Path, cache_dir: str | Path) -> str:
+def _save_one(settings: Settings, path: Path, cache_dir: str | Path, language: str | None) -> str:
     """Save one uploaded file into the corpus; its line of result. The cached copy is removed."""
+    refused = text("refused", language)
     if not in_upload_cache(path, cache_dir):
         log.warning("desk upload refused: %s is not a file the upload route received", path.name)
-        return f"- refused: '{path.name}' was not uploaded through this page"
+        return f"- {refused}: {text('not_uploaded_here', language, name=path.name)}"
     try:
         if path.stat().st_size > settings.upload_max_mb * 2**20:
-            raise maintenance.UploadError(f"'{path.name}' is over the upload limit of {settings.upload_max_mb:g} MiB")
+            raise maintenance.UploadError(text("over_limit", language, name=path.name, mb=f"{settings.upload_max_mb:g}"))
         saved = maintenance.save_upload(settings, path.name, path.read_bytes())
-        return f"- {saved.name}: {'replaced' if saved.replaced else 'added'} ({_size(saved.size)})"
+        return f"- {saved.name}: {text('replaced' if saved.replaced else 'added', language)} ({_size(saved.size)})"
     except maintenance.UploadError as exc:
-        return f"- refused: {exc}"
+        return f"- {refused}: {exc}"
     except OSError:
-        return f"- refused: '{path.name}' could not be read"
+        return f"- {refused}: {text('unreadable', language, name=path.name)}"
     finally:
         path.unlink(missing_ok=True)  # the cached copy is not kept once it is in the corpus (or refused)
 
 
-def desk_upload_lines(settings: Settings, files: Sequence[Any] | None, cache_dir: str | Path) -> list[str]:
+def desk_upload_lines(settings: Settings, files: Sequence[Any] | None, cache_dir: str | Path, language: str | None = None) -> list[str]:
     """Save uploaded files into the corpus, one line of result per file; only files from the upload cache."""
-    lines = [_save_one(settings, Path(str(f)), cache_dir) for f in files or []]
+    lines = [_save_one(settings, Path(str(f)), cache_dir, language) for f in files or []]
     if not lines:
-        lines.append("Choose one or more files first.")
-    elif any(not ln.startswith("- refused") for ln in lines):
-        lines.append("\nStart a re-index to use the new documents in answers.")
+        lines.append(text("choose_files", language))
+    elif any(not ln.startswith(f"- {text('refused', language)}:") for ln in lines):
+        lines.append(f"\n{text('reindex_to_use', language)}")
     return lines
 
 
@@ -88,9 +89,9 @@ class DeskHandlers:
 
     # -------------------------------------------------------- views
 
-    def _require(self, token: str | None, request: gr.Request) -> None:
+    def _require(self, token: str | None, request: gr.Request, language: str | None = None) -> None:
         if not self.gate.check(token, client_address(request)):
-            raise gr.Error(LOGIN_FIRST)
+            raise gr.Error(text("login_first", language))
 
     def table(self) -> list[list[Any]]:
         """The corpus table, its text cells made plain."""
@@ -111,74 +112,99 @@ class DeskHandlers:
 
     # -------------------------------------------------------- handlers
 
-    def unlock(self, password: str, request: gr.Request) -> tuple[Any, ...]:
+    def relabel(self, choice: str | None) -> tuple[Any, ...]:
+        """The desk's labels in the language chosen on the switch, in the order of `app._DeskView.labelled`."""
+        suffixes, mb = ", ".join(maintenance.ALLOWED_SUFFIXES), f"{self.settings.upload_max_mb:g}"
+        return (
+            gr.update(label=label("desk_tab", choice)),
+            gr.update(label=label("password", choice)),
+            gr.update(value=label("unlock", choice)),
+            gr.update(value=label("logout", choice)),
+            gr.update(value=label("documents", choice)),
+            gr.update(label=label("upload", choice, suffixes=suffixes, mb=mb)),
+            gr.update(value=label("add", choice)),
+            gr.update(label=label("corpus", choice)),
+            gr.update(label=label("remove_choice", choice)),
+            gr.update(value=label("remove", choice)),
+            gr.update(value=label("index", choice)),
+            gr.update(value=label("reindex", choice)),
+            gr.update(value=label("evaluation", choice)),
+            gr.update(value=label("run_eval", choice)),
+            gr.update(label=label("reports", choice)),
+            gr.update(value=label("feedback", choice)),
+            gr.update(value=label("refresh", choice)),
+            gr.update(label=label("feedback_table", choice)),
+        )
+
+    def unlock(self, password: str, language: str | None, request: gr.Request) -> tuple[Any, ...]:
         """Log in. Returns (token, login row, controls, login note, timer, corpus, remove choice,
         eval table, feedback table, password box, token box)."""
         result = self.gate.login(password, client_address(request))
         if not result.ok:
-            note = WRONG_PASSWORD
+            note = text("wrong_password", language)
             if result.wait_seconds > 0:
-                note += f" Wacht {result.wait_seconds:.0f} s voor een nieuwe poging. · Wait {result.wait_seconds:.0f} s before trying again."
+                note += " " + text("wait", language, seconds=f"{result.wait_seconds:.0f}")
             return (None, gr.skip(), gr.skip(), note, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), "", "")
         return (
             result.token, gr.update(visible=False), gr.update(visible=True), "", gr.Timer(active=True),
             self.table(), self.files_choice(), self.eval_view(), self.feedback_rows(), "", result.token,
         )
 
-    def lock(self, token: str | None) -> tuple[Any, ...]:
+    def lock(self, token: str | None, language: str | None) -> tuple[Any, ...]:
         """Log out. Returns (token, login row, controls, login note, timer, token box)."""
         self.gate.logout(token)
-        return None, gr.update(visible=True), gr.update(visible=False), "Uitgelogd. · Logged out.", gr.Timer(active=False), ""
+        return None, gr.update(visible=True), gr.update(visible=False), text("logged_out", language), gr.Timer(active=False), ""
 
-    def upload(self, token: str | None, files: list[str] | None, request: gr.Request) -> tuple[Any, ...]:
+    def upload(self, token: str | None, files: list[str] | None, language: str | None, request: gr.Request) -> tuple[Any, ...]:
         from gradio.utils import get_upload_folder
 
-        self._require(token, request)
-        return "\n".join(desk_upload_lines(self.settings, files, get_upload_folder())), self.table(), self.files_choice(), None
+        self._require(token, request, language)
+        lines = desk_upload_lines(self.settings, files, get_upload_folder(), language)
+        return "\n".join(lines), self.table(), self.files_choice(), None
 
-    def remove(self, token: str | None, source: str | None, request: gr.Request) -> tuple[Any, ...]:
-        self._require(token, request)
+    def remove(self, token: str | None, source: str | None, language: str | None, request: gr.Request) -> tuple[Any, ...]:
+        self._require(token, request, language)
         if not source:
-            return "Choose a document first.", gr.skip(), gr.skip()
+            return text("choose_document", language), gr.skip(), gr.skip()
         try:
-            note = maintenance.remove_document(self.settings, source)
+            note = maintenance.remove_document(self.settings, source, language)
         except maintenance.UploadError as exc:
             note = str(exc)
         except OSError:
-            note = f"'{source}' could not be removed."
+            note = text("not_removed", language, source=source)
         return note, self.table(), self.files_choice()
 
-    def reindex(self, token: str | None, request: gr.Request) -> str:
-        self._require(token, request)
-        return self._start(self.runner.start_index, "re-index")
+    def reindex(self, token: str | None, language: str | None, request: gr.Request) -> str:
+        self._require(token, request, language)
+        return self._start(self.runner.start_index, "index", language)
 
-    def evaluate(self, token: str | None, request: gr.Request) -> str:
-        self._require(token, request)
-        return self._start(self.runner.start_eval, "evaluation")
+    def evaluate(self, token: str | None, language: str | None, request: gr.Request) -> str:
+        self._require(token, request, language)
+        return self._start(self.runner.start_eval, "eval", language)
 
     @staticmethod
-    def _start(start: Callable[[], str], what: str) -> str:
+    def _start(start: Callable[[str | None], str], kind: str, language: str | None) -> str:
         try:
-            return start()
+            return start(language)
         except OSError:
-            log.exception("starting the %s failed", what)
-            return f"The {what} could not be started."
+            log.exception("starting the %s run failed", kind)
+            return text(f"{kind}_start_failed", language)
 
-    def tick(self, token: str | None, seen: str, request: gr.Request) -> tuple[Any, ...]:
+    def tick(self, token: str | None, seen: str, language: str | None, request: gr.Request) -> tuple[Any, ...]:
         """The desk's timer: (index status, eval status, corpus, remove choice, eval table, seen key);
         the tables are sent only when the corpus or the last report changed."""
         if not self.gate.check(token, client_address(request), touch=False):
             return (gr.skip(),) * 6
-        index_text = self.runner.index_status()
-        eval_text = self.runner.eval_status()
+        index_text = self.runner.index_status(language)
+        eval_text = self.runner.eval_status(language)
         reports = maintenance.eval_reports(self.settings)
         key = f"{maintenance.corpus_key(self.settings)}|{reports[0][0] if reports else ''}"
         if key == seen:
             return index_text, eval_text, gr.skip(), gr.skip(), gr.skip(), seen
         return index_text, eval_text, self.table(), self.files_choice(), self.eval_view(), key
 
-    def refresh_feedback(self, token: str | None, request: gr.Request) -> list[list[Any]]:
-        self._require(token, request)
+    def refresh_feedback(self, token: str | None, language: str | None, request: gr.Request) -> list[list[Any]]:
+        self._require(token, request, language)
         return self.feedback_rows()
 
     def status(self, token: str | None, request: gr.Request) -> dict[str, str]:

@@ -31,6 +31,7 @@ from advisor.index.build import scan_corpus
 from advisor.index.layout import current_build_id, index_is_building, read_build_info, read_progress
 from advisor.ingest.loaders import LOADERS
 from advisor.ingest.sandbox import child_environment
+from advisor.web.i18n import text
 from advisor.web.viewer import shown_name
 
 if TYPE_CHECKING:
@@ -206,11 +207,11 @@ def corpus_rows(settings: Settings) -> list[list[Any]]:
     return rows
 
 
-def remove_document(settings: Settings, source: str) -> str:
+def remove_document(settings: Settings, source: str, language: str | None = None) -> str:
     """Delete a corpus file chosen from the corpus listing; the index keeps it until a re-index."""
 
     root = Path(settings.corpus_dir).resolve()
-    refused = UploadError(f"'{shown_name(source)}' is not a file in the corpus")
+    refused = UploadError(text("not_in_corpus", language, name=shown_name(source)))
     if source not in corpus_files(settings):
         raise refused
     # The entry itself is removed: a symbolic link, never the file it points to. Its folder must
@@ -223,7 +224,7 @@ def remove_document(settings: Settings, source: str) -> str:
     if not path.is_symlink() and not path.is_file():
         raise refused
     path.unlink()
-    return f"'{source}' was removed from the corpus. Start a re-index to remove it from the answers."
+    return text("removed", language, source=source)
 
 
 # ---------------------------------------------------------------- background runs
@@ -294,14 +295,14 @@ class Runner:
     def _paths_args(self) -> list[str]:
         return ["--corpus", str(Path(self.settings.corpus_dir).resolve()), "--index", str(Path(self.settings.index_dir).resolve())]
 
-    def _start(self, kind: str, command: list[str]) -> str:
+    def _start(self, kind: str, command: list[str], language: str | None) -> str:
         with self.lock:
             job = self.jobs.get(kind)
             if job is not None and job.process.poll() is None:
-                return f"A {'re-index' if kind == 'index' else 'evaluation'} is already running."
+                return text("index_running" if kind == "index" else "eval_running_already", language)
             index_dir = Path(self.settings.index_dir)
             if kind == "index" and index_is_building(index_dir):
-                return "A new index is already being built; wait until it is done."
+                return text("index_building", language)
             logs = index_dir / "desk"
             logs.mkdir(parents=True, exist_ok=True)
             out_path, err_path = logs / f"{kind}.out", logs / f"{kind}.err"
@@ -317,13 +318,13 @@ class Runner:
                 )
             self.jobs[kind] = Job(kind, proc, out_path, err_path)
         log.info("started %s run (process %d)", kind, proc.pid)
-        return "Re-index started." if kind == "index" else "Evaluation started."
+        return text("index_started" if kind == "index" else "eval_started", language)
 
-    def start_index(self) -> str:
-        return self._start("index", self.index_command)
+    def start_index(self, language: str | None = None) -> str:
+        return self._start("index", self.index_command, language)
 
-    def start_eval(self) -> str:
-        return self._start("eval", self.eval_command)
+    def start_eval(self, language: str | None = None) -> str:
+        return self._start("eval", self.eval_command, language)
 
     def running(self, kind: str) -> bool:
         job = self.jobs.get(kind)
@@ -345,29 +346,29 @@ class Runner:
             job.error = scrub_paths(lines[-1] if lines else f"the run ended with exit code {job.process.returncode}", self.settings)
         return job
 
-    def index_status(self) -> str:
+    def index_status(self, language: str | None = None) -> str:
         """One plain sentence or two on the re-index: running with progress, done, or failed."""
         job = self.poll("index")
         progress = read_progress(Path(self.settings.index_dir))
         if progress is not None:
-            return f"A new index is being built: {_progress_words(progress)}. Chat keeps answering from the current index."
+            return text("index_progress", language, progress=_progress_words(progress))
         if job is None:
-            return "No re-index started from this desk yet."
+            return text("no_reindex_yet", language)
         if not job.finished:
-            return "Re-index starting..."
+            return text("index_starting", language)
         if job.error:
-            return f"The re-index failed: {job.error}"
-        return index_summary(job.result or {})
+            return text("index_failed", language, error=job.error)
+        return index_summary(job.result or {}, language)
 
-    def eval_status(self) -> str:
+    def eval_status(self, language: str | None = None) -> str:
         job = self.poll("eval")
         if job is None:
             return ""
         if not job.finished:
-            return f"Evaluation running ({time.monotonic() - job.started:.0f} s)..."
+            return text("eval_running", language, seconds=f"{time.monotonic() - job.started:.0f}")
         if job.error:
-            return f"The evaluation failed: {job.error}"
-        return "Evaluation finished." + (" Some metrics are below their bars." if job.process.returncode == 4 else "")
+            return text("eval_failed", language, error=job.error)
+        return text("eval_finished", language) + (text("below_bars", language) if job.process.returncode == 4 else "")
 
     def stop_all(self) -> None:
         for job in self.jobs.values():
@@ -380,19 +381,19 @@ def _progress_words(progress: dict[str, Any]) -> str:
     return f"{stage} {done}/{total}" if total else str(stage)
 
 
-def index_summary(report: dict[str, Any]) -> str:
+def index_summary(report: dict[str, Any], language: str | None = None) -> str:
     """An index report in plain words, one line per failed file."""
     if report.get("noop"):
-        head = f"The index is up to date (build {report.get('build_id')}); nothing needed embedding."
+        head = text("index_noop", language, build=report.get("build_id"))
     else:
-        head = (
-            f"Build {report.get('build_id')} is now current: {report.get('documents', 0)} documents, "
-            f"{report.get('chunks', 0)} chunks (added {len(report.get('added', []))}, changed {len(report.get('changed', []))}, "
-            f"removed {len(report.get('removed', []))})."
+        head = text(
+            "index_current", language, build=report.get("build_id"), documents=report.get("documents", 0),
+            chunks=report.get("chunks", 0), added=len(report.get("added", [])), changed=len(report.get("changed", [])),
+            removed=len(report.get("removed", [])),
         )
     failed = report.get("failed", [])
     if failed:
-        head += f"\n\n{len(failed)} file(s) could not be indexed:\n" + "\n".join(f"- {f['source']}: {f['reason']}" for f in failed)
+        head += f"\n\n{text('index_failed_files', language, count=len(failed))}\n" + "\n".join(f"- {f['source']}: {f['reason']}" for f in failed)
     return head
 
 

@@ -133,32 +133,34 @@ def _card(turn: int, c: dict[str, Any], language: str) -> str:
     )
 
 
-def _turn_cards(turn_index: int, turn: Turn) -> str:
+def _turn_cards(turn_index: int, turn: Turn, page_language: str | None = None) -> str:
     answer = turn.get("answer") or {}
     language = str(answer.get("language") or "nl")
     cards = [_card(turn_index, c, language) for c in answer.get("citations", [])]
     if not cards and answer.get("refused"):
-        return f'<p class="src-empty">{labels(language)["refused"]}</p>'
+        return f'<p class="src-empty">{labels(page_language or language)["refused"]}</p>'
     return "".join(cards)
 
 
-def sources_html(turns: Sequence[Turn]) -> str:
+def sources_html(turns: Sequence[Turn], language: str | None = None) -> str:
     """The sources panel: the last answer's passages, earlier answers folded away below.
 
     Every card has the id its `[n]` links point at, so a citation anywhere in the chat scrolls
-    to a passage that is on the page.
+    to a passage that is on the page. The panel's headings and notes are in `language`, the one
+    chosen on the page; without one, in the last answer's (and both when there is none).
     """
     if not turns:
-        return f'<div class="sources"><p class="src-empty">{labels("nl")["no_sources"]} / {labels("en")["no_sources"]}</p></div>'
+        if language is None:
+            return f'<div class="sources"><p class="src-empty">{labels("nl")["no_sources"]} / {labels("en")["no_sources"]}</p></div>'
+        return f'<div class="sources"><p class="src-empty">{labels(language)["no_sources"]}</p></div>'
     last = len(turns) - 1
-    language = str((turns[last].get("answer") or {}).get("language") or "nl")
-    lab = labels(language)
-    out = [f'<div class="sources"><h3 class="src-title">{lab["sources"]}</h3>', _turn_cards(last, turns[last])]
+    lab = labels(language or str((turns[last].get("answer") or {}).get("language") or "nl"))
+    out = [f'<div class="sources"><h3 class="src-title">{lab["sources"]}</h3>', _turn_cards(last, turns[last], language)]
     if last > 0:
         out.append(f'<details class="src-earlier"><summary>{lab["earlier"]}</summary>')
         for i in range(last - 1, -1, -1):
             q = escape_html(str(turns[i].get("question", "")))
-            out.append(f'<details class="src-turn"><summary>{q}</summary>{_turn_cards(i, turns[i])}</details>')
+            out.append(f'<details class="src-turn"><summary>{q}</summary>{_turn_cards(i, turns[i], language)}</details>')
         out.append("</details>")
     out.append("</div>")
     return "".join(out)

@@ -73,4 +73,6 @@ def call(base: str, fn_index: int, data: list[Any], session_hash: str | None = N
 def call_by_name(base: str, api_name: str, data: list[Any], session_hash: str | None = None, timeout: float = 30.0) -> dict[str, Any]:
     deps, _ = dependencies(base)
     dep = next(d for d in deps if d.api_name == api_name)
+    # A browser sends a slot for every input, null for the session's states (the server fills those in).
+    data = [*data, *[None] * (len(dep.inputs) - len(data))]
     return call(base, dep.fn_index, data, session_hash, timeout)

@@ -64,8 +64,9 @@ def test_chat_sources_refusal_and_a_reindex_while_chatting(live: LiveApp, tmp_pa
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         try:
-            chat_ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-            desk_ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+            # An English browser: the page comes up in English (tests/ui/test_browser_language.py switches it).
+            chat_ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-GB")
+            desk_ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-GB")
             chat_ctx.on("request", record)
             desk_ctx.on("request", record)
             page = chat_ctx.new_page()
@@ -74,7 +75,7 @@ def test_chat_sources_refusal_and_a_reindex_while_chatting(live: LiveApp, tmp_pa
             # First open: example questions in both languages.
             for example in EXAMPLES:
                 expect(page.get_by_text(example)).to_be_visible(timeout=30_000)
-            expect(page.locator("#status-line")).to_contain_text("6 documenten/documents")
+            expect(page.locator("#status-line")).to_contain_text("6 documents")
 
             # A typed question; the answer streams in.
             page.evaluate(WATCH_CHAT)
@@ -124,7 +125,7 @@ def test_chat_sources_refusal_and_a_reindex_while_chatting(live: LiveApp, tmp_pa
             # (first, in this fresh session, an example question asked with one click)
             desk.get_by_text(EXAMPLES[2]).click()
             expect(desk.locator("#sources .src-title")).to_have_text("Sources", timeout=30_000)
-            desk.get_by_role("tab", name="Beheer · Maintainer").click()
+            desk.get_by_role("tab", name="Maintainer").click()
             desk.locator("#desk-password input").fill(PASSWORD)
             desk.locator("#desk-unlock").click()
             expect(desk.locator("#desk-controls")).to_be_visible(timeout=10_000)
@@ -147,11 +148,11 @@ def test_chat_sources_refusal_and_a_reindex_while_chatting(live: LiveApp, tmp_pa
 
             expect(desk.locator("#desk-index-status")).to_contain_text("is now current: 7 documents", timeout=60_000)
             expect(desk.locator("#desk-corpus")).to_contain_text("Exitstrategie", timeout=10_000)
-            expect(desk.locator("#status-line")).to_contain_text("7 documenten/documents", timeout=15_000)
+            expect(desk.locator("#status-line")).to_contain_text("7 documents", timeout=15_000)
             desk.screenshot(path=str(SCREENSHOTS / "maintainer-desk.png"), full_page=True)
 
             # The new document answers in the first browser.
-            expect(page.locator("#status-line")).to_contain_text("7 documenten/documents", timeout=15_000)
+            expect(page.locator("#status-line")).to_contain_text("7 documents", timeout=15_000)
             page.locator("#question textarea").fill("Hoe regel je de exit en het verdelen van bezittingen?")
             page.locator("#question textarea").press("Enter")
             expect(page.locator("#sources")).to_contain_text("exit-strategie.md", timeout=30_000)

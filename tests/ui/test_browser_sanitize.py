@@ -267,13 +267,13 @@ def ask(page: Any, text: str) -> None:
 def test_payload_documents_answered_cited_and_opened_in_the_app(payload_live: LiveApp, browser: Any) -> None:
     from playwright.sync_api import expect
 
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-GB")
     watch = Watch(context)
     regions = "#chat .message-content, #sources, #doc-viewer"  # (Gradio's own icons in #chat hold <style>)
     try:
         page = context.new_page()
         page.goto(payload_live.url)
-        expect(page.locator("#status-line")).to_contain_text(f"{6 + len(CASES) + 1} documenten/documents", timeout=30_000)
+        expect(page.locator("#status-line")).to_contain_text(f"{6 + len(CASES) + 1} documents", timeout=30_000)
 
         # The document holding every payload, cited and opened in the viewer.
         ask(page, "Wat toont de verzameling opmaakvoorbeelden van het team als voorbeeld?")

@@ -149,11 +149,11 @@ def test_a_refusal_shows_its_topics_as_suggestions(settings: Settings) -> None:
 def test_feedback_is_stored_once_per_answer(settings: Settings) -> None:
     chat = handlers(settings, StubAdvisor())
     turns = [answered("Hoe groeit vertrouwen?", "Door afspraken [1].")]
-    comment, _, rated = chat.rate_helpful("Duidelijk.", turns, request())
+    comment, _, rated = chat.rate_helpful("Duidelijk.", turns, None, request())
     assert comment == ""
     assert rated[-1]["rated"] == "helpful"
     assert "rated" not in turns[-1]  # the input is not changed in place
-    comment, _, again = chat.rate_unhelpful("Toch niet.", rated, request())
+    comment, _, again = chat.rate_unhelpful("Toch niet.", rated, None, request())
     assert comment == "Toch niet."
     assert skipped(again)
     lines = Path(settings.feedback_path).read_text(encoding="utf-8").splitlines()
@@ -162,12 +162,12 @@ def test_feedback_is_stored_once_per_answer(settings: Settings) -> None:
 
 def test_feedback_needs_an_answer_and_is_rate_limited(settings: Settings) -> None:
     chat = handlers(settings, StubAdvisor(), per_minute=1)
-    comment, _, turns = chat.rate_helpful("Eerst?", [], request())
+    comment, _, turns = chat.rate_helpful("Eerst?", [], None, request())
     assert (comment, skipped(turns)) == ("Eerst?", True)
-    chat.rate_helpful("", [answered("Een?", "Ja [1].")], request())
-    _, _, limited = chat.rate_helpful("", [answered("Twee?", "Ja [1].")], request())
+    chat.rate_helpful("", [answered("Een?", "Ja [1].")], None, request())
+    _, _, limited = chat.rate_helpful("", [answered("Twee?", "Ja [1].")], None, request())
     assert skipped(limited)
-    _, _, other = chat.rate_helpful("", [answered("Twee?", "Ja [1].")], request("10.0.0.2"))
+    _, _, other = chat.rate_helpful("", [answered("Twee?", "Ja [1].")], None, request("10.0.0.2"))
     assert other[-1]["rated"] == "helpful"
 
 
@@ -183,7 +183,8 @@ def test_a_source_that_is_gone_opens_a_message_not_an_error(settings: Settings) 
     chat = handlers(settings, StubAdvisor())
     turns = [answered("Hoe groeit vertrouwen?", "Door afspraken [1].")]
     for value in ("7:1", "0:9", "nonsense", None):
-        html = chat.open_cited(turns, SimpleNamespace(value=value))  # type: ignore[arg-type]
+        html, used = chat.open_cited(turns, None, SimpleNamespace(value=value))  # type: ignore[arg-type]
+        assert used is True
         assert html
         assert "Traceback" not in html
     assert chat.document("../../etc/passwd")
@@ -216,7 +217,7 @@ def test_handler_signatures_are_what_gradio_expects(settings: Settings) -> None:
         assert (hints.get("request") is gr.Request) == (fn in with_request), fn.__name__
     assert get_type_hints(chat.open_cited)["evt"] is gr.SelectData
     assert inspect.isgeneratorfunction(chat.respond)
-    assert list(inspect.signature(chat.respond).parameters) == ["text", "turns"]
+    assert list(inspect.signature(chat.respond).parameters) == ["text", "turns", "language"]
 
 
 def test_building_the_app_gives_no_signature_warning(settings: Settings) -> None:

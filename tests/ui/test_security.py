@@ -82,7 +82,7 @@ def test_the_chat_takes_no_file_from_the_client_and_serves_none(live: LiveApp) -
         r = httpx.get(f"{live.url}gradio_api/file={t}", timeout=10)
         assert r.status_code in (403, 404), t.name
     # The chat still answers an honest question afterwards.
-    done = call_by_name(live.url, "ask", ["Hoe groeit vertrouwen tussen partners?", None])
+    done = call_by_name(live.url, "ask", ["Hoe groeit vertrouwen tussen partners?", None, None])
     assert done.get("msg") == "process_completed" and done.get("success")
 
 
@@ -90,7 +90,8 @@ def test_the_ask_endpoint_takes_only_the_question(live: LiveApp) -> None:
     deps, _ = dependencies(live.url)
     ask = next(d for d in deps if d.api_name == "ask")
     _, components = dependencies(live.url)
-    assert [components[i]["type"] for i in ask.inputs] == ["textbox", "state"]
+    # the question; the conversation and the page's language are the session's own (server-side) states
+    assert [components[i]["type"] for i in ask.inputs] == ["textbox", "state", "state"]
 
 
 def _desk_session(base: str) -> tuple[str, str]:
@@ -133,7 +134,7 @@ def test_a_huge_question_in_the_chat_is_refused_at_once_with_a_message(live: Liv
         question = (lang_word + "is trust important in an alliance? " if lang_word == "Why " else lang_word + "is vertrouwen belangrijk? ") * (size // 30)
         question = question[:size]
         t0 = time.monotonic()
-        done = call_by_name(live.url, "ask", [question, None])
+        done = call_by_name(live.url, "ask", [question, None, None])
         elapsed = time.monotonic() - t0
         assert elapsed < 1.0, elapsed
         assert done.get("msg") == "process_completed"
