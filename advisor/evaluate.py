@@ -6,6 +6,16 @@ Metrics (answerable questions unless said otherwise):
 - citation precision: share of the answer's citations that point into an expected document;
 - refusal precision / recall: over all questions, refusal as the positive class;
 - language match: the answer's language equals the question's;
+- section recall@5: an expected section among the first five passages; a question's expected
+  sections are its gold `section` and every section of an expected document holding one of its
+  key points;
+- key-point recall: the share of the gold key points (2-4 verbatim corpus sentences a good answer
+  contains) that the answer contains: verbatim for an extractive answer, a sentence with cosine
+  similarity >= KEY_POINT_SIMILARITY for a model's answer;
+- point defects: the share of answer points that are a question, a meta sentence, a heading, a
+  lead-in, a fragment without its lead-in or antecedent, or under six words
+  (`advisor.answer.points.defect`); lower is better;
+- language frame: the answer's own words (its frame, notes and refusal) are in the question's language;
 - seconds per question: median and p95 of a full answer.
 """
 
@@ -23,14 +33,31 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from advisor.answer.compose import frame_language
 from advisor.answer.conversation import condense
+from advisor.answer.points import point_defect
 
 if TYPE_CHECKING:
     from advisor.answer.service import Advisor
+    from advisor.core.types import Answer
 
-HIGHER_IS_BETTER = ("recall@1", "recall@5", "mrr", "citation_precision", "refusal_precision", "refusal_recall", "language_match", "supported_share")
+HIGHER_IS_BETTER = (
+    "recall@1",
+    "recall@5",
+    "mrr",
+    "section_recall@5",
+    "key_point_recall",
+    "citation_precision",
+    "refusal_precision",
+    "refusal_recall",
+    "language_match",
+    "language_frame",
+    "supported_share",
+)
+LOWER_IS_BETTER = ("point_defects",)
 TIMINGS = ("seconds_median", "seconds_p95")
-METRICS = ("questions", *HIGHER_IS_BETTER, *TIMINGS)  # the order reports, tables and the desk show them in
+METRICS = ("questions", *HIGHER_IS_BETTER, *LOWER_IS_BETTER, *TIMINGS)  # the order reports, tables and the desk show them in
+KEY_POINT_SIMILARITY = 0.92
 RANK_DEPTH = 10
 
 
@@ -47,6 +74,7 @@ class Question:
     history: tuple[str, ...] = ()  # earlier questions of the conversation
     section: str | None = None
     doc_language: str | None = None
+    key_points: tuple[str, ...] = ()
 
     @property
     def answerable(self) -> bool:
@@ -63,6 +91,10 @@ class Outcome:
     seconds: float
     supported: tuple[int, int] = (0, 0)  # supported sentences, all sentences (LLM backends)
     answer: str = ""
+    section_hit: bool | None = None  # an expected section among the first five passages (None: no section known)
+    key_points_found: tuple[int, int] = (0, 0)  # key points the answer contains, key points
+    defects: tuple[int, int] = (0, 0)  # defective points, points
+    framed: bool = True  # the answer's own words are in the question's language
 
     def rank(self) -> int | None:
         for i, s in enumerate(self.ranked_sources[:RANK_DEPTH], start=1):
@@ -107,6 +139,7 @@ def load_questions(path: Path, corpus_languages: dict[str, str] | None = None) -
                 history=tuple(item.get("history") or ()),
                 section=item.get("section"),
                 doc_language=doc_lang,
+                key_points=tuple(item.get("key_points") or ()),
             )
         )
     return out
@@ -120,6 +153,37 @@ _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": 
 def normalise_point(text: str) -> str:
     """Text as compared for key points: no emphasis marks, one kind of quote, single spaces, lower case."""
     return _SPACE.sub(" ", _MARKUP.sub("", text.translate(_QUOTES))).strip().lower()
+
+
+def expected_sections(q: Question, section_texts: dict[tuple[str, str], str]) -> set[tuple[str, str]]:
+    """The sections that answer a question: its gold section (with its subsections), and every
+    section of an expected document that holds one of its key points (`section_texts`: normalised
+    text per section key)."""
+    out: set[tuple[str, str]] = set()
+    leaf = q.section.rsplit(" > ", 1)[-1] if q.section else None
+    points = [normalise_point(k) for k in q.key_points]
+    for key, text in section_texts.items():
+        if key[0] not in q.expected:
+            continue
+        if leaf is not None and (key[1] == q.section or key[1].rsplit(" > ", 1)[-1] == leaf or key[1].startswith(q.section + " > ")):
+            out.add(key)
+        elif any(p in text for p in points):
+            out.add(key)
+    return out
+
+
+def key_points_found(q: Question, ans: Answer, vectorize: Callable[[Sequence[str]], np.ndarray]) -> tuple[int, int]:
+    """(key points the answer contains, key points) for an answerable question."""
+    if not q.answerable or not q.key_points:
+        return (0, 0)
+    if ans.refused or not ans.points:
+        return (0, len(q.key_points))
+    if ans.backend == "extractive":
+        said = normalise_point(" ".join(p.standalone_text for p in ans.points))
+        return (sum(normalise_point(k) in said for k in q.key_points), len(q.key_points))
+    sentences = [p.text for p in ans.points]
+    sims = vectorize(list(q.key_points)) @ vectorize(sentences).T
+    return (int((sims.max(axis=1) >= KEY_POINT_SIMILARITY).sum()), len(q.key_points))
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -139,6 +203,15 @@ def score(outcomes: Iterable[Outcome]) -> dict[str, float]:
         m["mrr"] = sum(1 / r for r in ranks if r is not None) / len(ranks)
         cited = [(s in o.question.expected) for o in answerable if not o.refused for s in o.cited]
         m["citation_precision"] = sum(cited) / len(cited) if cited else 0.0
+        graded = [o.section_hit for o in answerable if o.section_hit is not None]
+        if graded:
+            m["section_recall@5"] = sum(graded) / len(graded)
+        key_total = sum(o.key_points_found[1] for o in answerable)
+        if key_total:
+            m["key_point_recall"] = sum(o.key_points_found[0] for o in answerable) / key_total
+    point_total = sum(o.defects[1] for o in outs)
+    if point_total:
+        m["point_defects"] = sum(o.defects[0] for o in outs) / point_total
     should = [o for o in outs if not o.question.answerable]
     refused = [o for o in outs if o.refused]
     true_pos = sum(1 for o in refused if not o.question.answerable)
@@ -146,6 +219,7 @@ def score(outcomes: Iterable[Outcome]) -> dict[str, float]:
         m["refusal_precision"] = true_pos / len(refused) if refused else 0.0
         m["refusal_recall"] = true_pos / len(should)
     m["language_match"] = sum(o.language == o.question.language for o in outs) / len(outs) if outs else 0.0
+    m["language_frame"] = sum(o.framed for o in outs) / len(outs) if outs else 0.0
     total_sentences = sum(o.supported[1] for o in outs)
     if total_sentences:
         m["supported_share"] = sum(o.supported[0] for o in outs) / total_sentences
@@ -176,6 +250,7 @@ def run_eval(
 ) -> Report:
     searcher = advisor.reader.searcher()
     outcomes: list[Outcome] = []
+    section_texts = {key: normalise_point(" ".join(c.fresh_text for c in searcher.section_chunks(key))) for key in searcher.by_section}
 
     for i, q in enumerate(questions, start=1):
         t0 = time.perf_counter()
@@ -183,6 +258,7 @@ def run_eval(
         seconds = time.perf_counter() - t0
         hits = searcher.search(condense(q.question, list(q.history)), k=RANK_DEPTH)
         supported = (sum(p.supported for p in ans.points), len(ans.points)) if ans.backend != "extractive" else (0, 0)
+        expected = expected_sections(q, section_texts)
         outcomes.append(
             Outcome(
                 question=q,
@@ -193,6 +269,10 @@ def run_eval(
                 seconds=seconds,
                 supported=supported,
                 answer=ans.text,
+                section_hit=any(h.chunk.section_key in expected for h in hits[:5]) if expected else None,
+                key_points_found=key_points_found(q, ans, advisor.vectorize_sentences),
+                defects=(sum(point_defect(p.text, p.lead) is not None for p in ans.points), len(ans.points)) if not ans.refused else (0, 0),
+                framed=frame_language(ans.text) == q.language if ans.backend == "extractive" else ans.language == q.language,
             )
         )
         if progress:
@@ -213,6 +293,9 @@ def run_eval(
                 "expected": list(o.question.expected),
                 "rank": o.rank(),
                 "refused": o.refused,
+                "section_hit": o.section_hit,
+                "key_points": list(o.key_points_found),
+                "defects": list(o.defects),
                 "cited": o.cited,
                 "top": o.ranked_sources[:5],
                 "seconds": round(o.seconds, 3),
@@ -235,9 +318,9 @@ def compare(new: dict[str, float], old: dict[str, float], tolerance: float = 1e-
     """(regressions, improvements) as readable lines, for metrics where higher is better."""
     worse: list[str] = []
     better: list[str] = []
-    for key in HIGHER_IS_BETTER:
+    for key in (*HIGHER_IS_BETTER, *LOWER_IS_BETTER):
         if key in new and key in old:
-            delta = new[key] - old[key]
+            delta = new[key] - old[key] if key in HIGHER_IS_BETTER else old[key] - new[key]
             line = f"{key}: {old[key]:.3f} -> {new[key]:.3f} ({delta:+.3f})"
             if delta < -tolerance:
                 worse.append(line)
@@ -251,14 +334,23 @@ def parse_bars(spec: str) -> dict[str, float]:
     bars: dict[str, float] = {}
     for part in filter(None, (p.strip() for p in spec.split(","))):
         key, _, value = part.partition("=")
-        if key.strip() not in HIGHER_IS_BETTER or not value:
-            raise ValueError(f"unknown bar '{part}'; use one of {', '.join(HIGHER_IS_BETTER)} as name=value")
+        if key.strip() not in (*HIGHER_IS_BETTER, *LOWER_IS_BETTER) or not value:
+            raise ValueError(f"unknown bar '{part}'; use one of {', '.join((*HIGHER_IS_BETTER, *LOWER_IS_BETTER))} as name=value")
         bars[key.strip()] = float(value)
     return bars
 
 
 def below_bars(metrics: dict[str, float], bars: dict[str, float]) -> list[str]:
-    return [f"{k} = {metrics.get(k, 0.0):.3f} < {v:.3f}" for k, v in bars.items() if metrics.get(k, 0.0) < v]
+    """The bars a report misses: a higher-is-better metric under its bar, a lower-is-better one (point
+    defects) over it."""
+    out = []
+    for k, v in bars.items():
+        if k in LOWER_IS_BETTER:
+            if metrics.get(k, 1.0) > v:
+                out.append(f"{k} = {metrics.get(k, 1.0):.3f} > {v:.3f}")
+        elif metrics.get(k, 0.0) < v:
+            out.append(f"{k} = {metrics.get(k, 0.0):.3f} < {v:.3f}")
+    return out
 
 
 def latest_report(report_dir: Path) -> tuple[Path, dict[str, Any]] | None:

@@ -27,7 +27,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 # The thresholds that suit the fake embedder's bag-of-words similarities, and the fixture's chunking:
 # written once, for every fixture that answers with it.
-FAKE_EMBEDDER_SETTINGS = {"refusal_threshold": 0.2, "sentence_threshold": 0.1, "chunk_size": 400, "chunk_overlap": 80}
+FAKE_EMBEDDER_SETTINGS = {"refusal_threshold": 0.2, "refusal_floor": 0.1, "chunk_size": 400, "chunk_overlap": 80}
 
 
 class FakeEmbedder:

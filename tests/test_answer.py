@@ -5,12 +5,14 @@ import re
 import numpy as np
 import pytest
 
-from advisor.answer.compose import compose
+from advisor.answer.compose import compose, frame_language, key_terms, uncovered_terms
+from advisor.answer.points import defect
 from advisor.answer.conversation import condense, is_follow_up, question_language
 from advisor.answer.service import Advisor
 from advisor.core.settings import Settings
-from advisor.core.types import Chunk, Hit
+from advisor.core.types import Answer, Chunk, Hit
 from advisor.index.build import build_index
+from tests.conftest import FAKE_EMBEDDER_SETTINGS
 
 
 @pytest.fixture
@@ -25,17 +27,21 @@ def test_dutch_question_gets_cited_points_from_the_right_document(advisor: Advis
     assert ans.language == "nl"
     assert ans.citations and ans.citations[0].source == "vertrouwen.md"
     assert ans.citations[0].section == "Hoe vertrouwen groeit"
-    assert ans.text.startswith("Dit zeggen de bronnen")
+    assert frame_language(ans.text) == "nl" and ans.text.startswith("**Wat u kunt doen**")
+    assert ans.intent == "how" and ans.lead.startswith("**Wat u kunt doen**")
 
 
-def test_every_point_quotes_its_cited_passage_and_citations_point_only_at_retrieved_passages(advisor: Advisor) -> None:
+def test_every_point_quotes_its_cited_passage_and_citations_point_only_into_retrieved_sections(advisor: Advisor) -> None:
+    searcher = advisor.reader.searcher()
     for q in ["Hoe groeit vertrouwen tussen partners?", "Why do short messages beat thick reports?", "Wat doet een ketenregisseur?"]:
         ans = advisor.answer(q)
-        retrieved = {h.chunk.id for h in advisor.retrieve(ans.retrieval_query)}
+        sections = {h.chunk.section_key for h in advisor.retrieve(ans.retrieval_query)}
         by_n = {c.n: c for c in ans.citations}
         assert [c.n for c in ans.citations] == list(range(1, len(ans.citations) + 1))
         for c in ans.citations:
-            assert c.chunk_id in retrieved
+            # the composer reads a retrieved passage's section whole: it cites the chunk a point stands in
+            chunk = searcher.chunks[searcher.by_id[c.chunk_id]]
+            assert chunk.section_key in sections and chunk.text == c.text
         for p in ans.points:
             for n in p.citations:
                 assert p.text in by_n[n].text
@@ -53,14 +59,15 @@ def test_out_of_corpus_question_is_refused_with_nearest_topics(advisor: Advisor)
 
 
 def test_refusal_threshold_is_what_decides(advisor: Advisor, settings: Settings, fake_embedder) -> None:  # type: ignore[no-untyped-def]
-    strict = Advisor(settings.model_copy(update={"refusal_threshold": 0.999}), fake_embedder)
+    strict = Advisor(settings.model_copy(update={"refusal_threshold": 0.999, "refusal_floor": None}), fake_embedder)
     assert strict.answer("Hoe groeit vertrouwen tussen partners?").refused
 
 
 def test_english_question_is_answered_in_an_english_frame(advisor: Advisor) -> None:
     ans = advisor.answer("Why does a shared goal matter for an alliance?")
     assert ans.language == "en"
-    assert ans.text.startswith("Here is what the sources")
+    assert frame_language(ans.text) == "en" and ans.intent == "why"
+    assert ans.text.startswith("**Why this happens**")
     assert ans.citations[0].source == "shared-goal.md"
 
 
@@ -88,20 +95,115 @@ def test_stream_yields_growing_text_and_ends_with_the_answer(advisor: Advisor) -
 
 
 def test_compose_is_deterministic_on_hand_made_hits() -> None:
-    chunk = Chunk("c1", "a.md", "A", "nl", "S", None, 0, "Vertrouwen groeit door afspraken na te komen. Openheid over belangen helpt daarbij ook.")
+    chunk = Chunk("c1", "a.md", "A", "nl", "S", None, 0, "Vertrouwen groeit door afspraken na te komen. Openheid over belangen helpt daarbij wel.")
     vecs = {
         "q": np.array([1.0, 0.0], np.float32),
         "Vertrouwen groeit door afspraken na te komen.": np.array([0.9, 0.436], np.float32),
-        "Openheid over belangen helpt daarbij ook.": np.array([0.0, 1.0], np.float32),
+        "Openheid over belangen helpt daarbij wel.": np.array([0.0, 1.0], np.float32),
     }
     ans = compose(
         "Hoe groeit vertrouwen?", "nl", vecs["q"], [Hit(chunk, 1.0, dense_similarity=0.9)],
-        lambda ts: np.stack([vecs[t] for t in ts]), refusal_threshold=0.5, sentence_threshold=0.5,
+        lambda ts: np.stack([vecs[t] for t in ts]), refusal_threshold=0.5,
     )
     assert [p.text for p in ans.points] == ["Vertrouwen groeit door afspraken na te komen."]
+    assert ans.points[0].kind == "sentence" and ans.points[0].section == "S"
     assert ans.citations[0].highlights == ("Vertrouwen groeit door afspraken na te komen.",)
-    refused = compose("x", "en", vecs["q"], [Hit(chunk, 1.0, dense_similarity=0.4)], lambda ts: np.zeros((len(ts), 2)), refusal_threshold=0.5, sentence_threshold=0.5)
-    assert refused.refused and refused.suggestions == ("A: S",)
+    # far from everything: refused, and no "nearest topics" that are not near
+    refused = compose("x", "en", vecs["q"], [Hit(chunk, 1.0, dense_similarity=0.4)], lambda ts: np.zeros((len(ts), 2)), refusal_threshold=0.5)
+    assert refused.refused and refused.suggestions == ()
+    near = compose(
+        "x", "en", vecs["q"], [Hit(chunk, 1.0, dense_similarity=0.45)], lambda ts: np.zeros((len(ts), 2)), refusal_threshold=0.5, refusal_floor=0.42
+    )
+    assert near.refused and near.suggestions == ("A: S",)
+
+
+STEPS_DOC = """# Escaleren zonder schade
+
+Dit artikel gaat over escaleren in allianties. Veel partners escaleren te laat of te hard.
+
+## Waarom escalatie misgaat
+
+Meningsverschillen blijven te lang liggen op de werkvloer. Daarna belanden ze ineens bij de bestuurders.
+
+## Hoe je een escalatieladder bouwt
+
+Een ladder met vaste stappen helpt:
+
+1. Benoem de niveaus. Leg vast welke overleggen een meningsverschil achtereenvolgens behandelen.
+2. Geef elk niveau een termijn. Elk niveau krijgt een vast aantal werkdagen om te beslissen.
+3. Schrijf samen een escalatienotitie. Beide partijen beschrijven het meningsverschil op een pagina.
+4. Escaleer samen, nooit verrassend. Vertel de partner altijd vooraf dat je een meningsverschil escaleert.
+
+## Checklist
+
+- Hebben we de niveaus van de ladder vastgelegd?
+- Weet iedereen welke termijn geldt?
+"""
+
+
+@pytest.fixture
+def steps_answer(tmp_path, fake_embedder) -> Answer:  # type: ignore[no-untyped-def]
+    """The answer to a what-to-do question on a corpus whose how-to section is numbered steps."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "escaleren.md").write_text(STEPS_DOC, encoding="utf-8")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", models_dir=tmp_path / "models", **FAKE_EMBEDDER_SETTINGS)
+    build_index(settings, fake_embedder)
+    return Advisor(settings, fake_embedder).answer("Hoe bouw je een escalatieladder met niveaus en termijnen?")
+
+
+def test_a_what_to_do_question_gets_the_numbered_steps_in_order_with_their_names(steps_answer: Answer) -> None:
+    ans = steps_answer
+    assert not ans.refused
+    steps = [p for p in ans.points if p.kind == "step"]
+    assert [p.text.split(".")[0] for p in steps] == [
+        "Benoem de niveaus", "Geef elk niveau een termijn", "Schrijf samen een escalatienotitie", "Escaleer samen, nooit verrassend"
+    ]
+    assert {p.role for p in steps} == {"steps"} and {p.section for p in steps} == {"Hoe je een escalatieladder bouwt"}
+    lines = ans.text.split("\n")
+    assert lines[0].startswith("**Wat u kunt doen**") and "Hoe je een escalatieladder bouwt" in lines[0]
+    assert "Een ladder met vaste stappen helpt: [1]" in lines
+    assert [line.split("**")[1] for line in lines if line[:2] in ("1.", "2.", "3.", "4.")] == [
+        "Benoem de niveaus.", "Geef elk niveau een termijn.", "Schrijf samen een escalatienotitie.", "Escaleer samen, nooit verrassend."
+    ]
+    # no meta sentence, checklist question or heading as a point
+    assert all(defect(p.text) is None for p in ans.points)
+    assert ans.text.rstrip().split("\n")[-1].startswith("Lees verder: „Hoe je een escalatieladder bouwt”")
+    payload = ans.to_json()
+    assert [p["kind"] for p in payload["points"]][:4] == ["step"] * 4 and payload["points"][0]["role"] == "steps"
+    assert payload["intent"] == "how" and payload["lead"] == lines[0]
+
+
+def test_a_question_on_something_no_passage_names_is_refused_or_noted(advisor: Advisor) -> None:
+    ans = advisor.answer("Welk btw-tarief geldt voor de afspraken tussen partners over vertrouwen volgens IFRS 11?")
+    assert ans.refused or ("IFRS 11" in ans.uncovered and "noemen IFRS 11" in ans.text)
+
+
+def test_uncovered_key_terms() -> None:
+    chunk = Chunk("c1", "a.md", "A", "nl", "S", None, 0, "Een joint venture is een aparte rechtspersoon met eigen vermogen.")
+    hits = [Hit(chunk, 1.0, dense_similarity=0.9)]
+    assert key_terms("Hoe verwerken we een 50/50 joint venture volgens IFRS 11?") == ["IFRS 11"]
+    assert key_terms("Welk btw-tarief geldt, en boven welke omzetdrempels geldt de meldplicht bij de ACM?") == [
+        "ACM", "btw-tarief", "omzetdrempels", "meldplicht"
+    ]
+    assert key_terms("Hoe vat je het doel samen en weten de teams het?") == []
+    assert uncovered_terms("Moeten we de joint venture bij de ACM melden?", hits) == ["ACM"]
+    assert uncovered_terms("Moeten we de joint venture bij de ACM melden?", hits, known=lambda t: t == "ACM") == []
+    vecs = lambda ts: np.ones((len(ts), 2), np.float32) / np.sqrt(2)  # noqa: E731
+    q = np.ones(2, np.float32) / np.sqrt(2)
+    borderline = compose("Is een joint venture verplicht volgens IFRS 11?", "nl", q, [Hit(chunk, 1.0, dense_similarity=0.51)], vecs, refusal_threshold=0.5)
+    assert borderline.refused
+    clear = compose("Wat is een joint venture, ook voor IFRS 11?", "nl", q, [Hit(chunk, 1.0, dense_similarity=0.9)], vecs, refusal_threshold=0.5)
+    assert not clear.refused and clear.uncovered == ("IFRS 11",) and "De bronnen noemen IFRS 11 niet" in clear.text
+
+
+def test_a_point_quoted_in_the_other_language_is_marked() -> None:
+    chunk = Chunk("c1", "a.md", "A", "en", "Trust", None, 0, "Trust grows when both partners keep their promises consistently.")
+    vecs = lambda ts: np.ones((len(ts), 2), np.float32) / np.sqrt(2)  # noqa: E731
+    ans = compose("Hoe groeit vertrouwen?", "nl", np.ones(2, np.float32) / np.sqrt(2), [Hit(chunk, 1.0, dense_similarity=0.9)], vecs, refusal_threshold=0.5)
+    assert ans.points[0].language == "en"
+    assert "keep their promises consistently. [1] _(Engelstalige bron)_" in ans.text
+    assert frame_language(ans.text) == "nl"
 
 
 def test_retriever_is_a_langchain_retriever(advisor: Advisor) -> None:
@@ -131,3 +233,26 @@ def test_reader_follows_a_new_build(advisor: Advisor, settings: Settings, fake_e
     ans = advisor.answer("Hoe regel je de exit en het verdelen van bezittingen?")
     assert advisor.reader.searcher().build_id != first
     assert ans.citations[0].source == "nieuw.md"
+
+
+def test_the_chat_shows_the_steps_as_a_numbered_list_with_their_names(steps_answer: Answer) -> None:
+    from advisor.web.render import answer_html
+
+    html = answer_html(steps_answer.to_json(), turn=0)
+    ol = html[html.index("<ol>") : html.index("</ol>")]
+    names = re.findall(r"<li><strong>([^<]+)</strong>", ol)
+    assert names == ["Benoem de niveaus.", "Geef elk niveau een termijn.", "Schrijf samen een escalatienotitie.", "Escaleer samen, nooit verrassend."]
+    assert ol.count('href="#src-0-') >= 4  # every step links to its source card
+
+
+def test_a_case_gives_way_to_a_section_that_answers_when_it_fits_about_as_well() -> None:
+    case = Chunk("c1", "a.md", "A", "nl", "Voorbeeld: twee ketens", None, 0, "Een teler en een vervoerder spraken af om samen de derving te meten.", role="example")
+    steps = Chunk("c2", "a.md", "A", "nl", "Hoe je begint", None, 1, "Meet de derving samen met alle partners in de keten.", role="steps")
+    q = np.array([1.0, 0.0], np.float32)
+    vecs = {case.text: np.array([0.99, 0.141], np.float32), steps.text: np.array([0.97, 0.243], np.float32)}
+    hits = [Hit(case, 1.0, dense_similarity=0.9), Hit(steps, 0.9, dense_similarity=0.88)]
+    ans = compose("Hoe pak ik derving aan?", "nl", q, hits, lambda ts: np.stack([vecs[t] for t in ts]), refusal_threshold=0.5, intent="how")
+    assert ans.points[0].section == "Hoe je begint"
+    # for "what is" questions a case may lead
+    what = compose("Wat is derving?", "nl", q, hits, lambda ts: np.stack([vecs[t] for t in ts]), refusal_threshold=0.5, intent="what")
+    assert what.points[0].section == "Voorbeeld: twee ketens"

@@ -13,7 +13,7 @@ from tests.conftest import FAKE_EMBEDDER_SETTINGS
 
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, fake_embedder, tmp_path: Path, corpus: Path):  # type: ignore[no-untyped-def]
-    for name in ("refusal_threshold", "sentence_threshold"):
+    for name in ("refusal_threshold", "refusal_floor"):
         monkeypatch.setenv(f"ADVISOR_{name.upper()}", str(FAKE_EMBEDDER_SETTINGS[name]))
     runner = CliRunner()
     paths = ["--corpus", str(corpus), "--index", str(tmp_path / "idx")]

@@ -1,23 +1,34 @@
-"""The extractive answer: key sentences from the retrieved passages, each with its citation.
+"""The extractive answer: an advisor's answer built from the section that fits the question best.
 
-No language model is involved, so nothing can be invented: every point is a sentence that
-stands in a cited passage. Selection is scored against the question and diversified (MMR,
-Carbonell & Goldstein 1998).
+No language model is involved, so nothing can be invented: every point is verbatim text of a
+cited passage (`advisor.answer.points`). The composer
+
+1. refuses when the corpus does not cover the question (`is_covered`), and says which of the
+   question's key terms (a standard, an authority, a number) no passage names (`uncovered_terms`);
+2. reads each retrieved section whole, as units that stand alone;
+3. picks the section that fits best: the similarity of its best units to the question, how its role
+   fits the question's intent (`advisor.retrieve.intent`), the passages' order, and the asker's
+   language when a section in it fits about as well;
+4. answers from it in its own shape: a list section as its steps or items in order, each with its
+   name; a section of paragraphs as its sentences closest to the question, in reading order;
+5. adds a second section only when it fits nearly as well, and ends with where to read on.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from advisor.core.text import split_sentences
-from advisor.core.types import Answer, AnswerPoint, Citation, Hit, Language
-from advisor.ingest.redact import REDACTED
+from advisor.answer.points import Candidate, defect, section_candidates
+from advisor.core.types import Answer, AnswerPoint, Chunk, Citation, Hit, Language
+from advisor.retrieve.intent import WEAK_ROLES, Intent, role_fit
 
 Vectorize = Callable[[Sequence[str]], np.ndarray]
+SectionOf = Callable[[tuple[str, str]], Sequence[Chunk]]
+SectionsIn = Callable[[str], Sequence[tuple[str, str]]]  # a document's section keys in reading order
 
 TEXTS = {
     "nl": {
@@ -29,6 +40,21 @@ TEXTS = {
         "nearest": "Onderwerpen die er het dichtst bij liggen:",
         "other_language": "De passages zijn in het Engels en worden letterlijk geciteerd, niet vertaald.",
         "empty": "Stel een vraag over samenwerking tussen organisaties.",
+        "frame": {
+            "how": "Wat u kunt doen",
+            "why": "Waarom dit gebeurt",
+            "signals": "Waaraan u het herkent",
+            "research": "Wat het onderzoek zegt",
+            "options": "De mogelijkheden",
+            "what": "Wat de bronnen erover zeggen",
+        },
+        "according": "volgens {where}",
+        "where": "„{section}” in *{title}*",
+        "where_title": "*{title}*",
+        "also": "Ook relevant, uit {where}:",
+        "read_more": "Lees verder: {where}",
+        "marker": "_(Engelstalige bron)_",
+        "not_covered": "De bronnen noemen {terms} niet; over dat deel geeft dit antwoord geen advies.",
     },
     "en": {
         "intro": "Here is what the sources in the knowledge base say about your question:",
@@ -39,66 +65,23 @@ TEXTS = {
         "nearest": "Nearest topics it does cover:",
         "other_language": "The passages are in Dutch and are quoted as written, not translated.",
         "empty": "Ask a question about collaboration between organisations.",
+        "frame": {
+            "how": "What you can do",
+            "why": "Why this happens",
+            "signals": "How to tell",
+            "research": "What the research says",
+            "options": "The options",
+            "what": "What the sources say",
+        },
+        "according": "according to {where}",
+        "where": "“{section}” in *{title}*",
+        "where_title": "*{title}*",
+        "also": "Also relevant, from {where}:",
+        "read_more": "Read more: {where}",
+        "marker": "_(Dutch source)_",
+        "not_covered": "The sources do not mention {terms}; this answer gives no advice on that part.",
     },
 }
-
-
-@dataclass(frozen=True)
-class Candidate:
-    hit_index: int
-    text: str
-    similarity: float
-    score: float
-
-
-def usable_sentence(s: str) -> bool:
-    """A sentence that can stand alone as advice: long enough, not a heading or a lead-in."""
-    body = s.lstrip("-*• ").strip()
-    if len(body) < 35 or len(body.split()) < 6:
-        return False
-    if body.endswith(":") or REDACTED in body:
-        return False
-    return not re.match(r"^(Bronnen|References|Bron|Source)\b", body)
-
-
-def candidates(question_vec: np.ndarray, hits: Sequence[Hit], vectorize: Vectorize) -> tuple[list[Candidate], np.ndarray]:
-    texts: list[str] = []
-    owners: list[int] = []
-    for i, h in enumerate(hits):
-        for s in split_sentences(h.chunk.text):
-            if usable_sentence(s) and s not in texts:
-                texts.append(s)
-                owners.append(i)
-    if not texts:
-        return [], np.zeros((0, len(question_vec)), dtype=np.float32)
-    vecs = vectorize(texts)
-    sims = vecs @ question_vec
-    out = []
-    for j, (s, i) in enumerate(zip(texts, owners, strict=True)):
-        passage = hits[i].dense_similarity or 0.0
-        out.append(Candidate(i, s, float(sims[j]), 0.7 * float(sims[j]) + 0.3 * passage))
-    return out, vecs
-
-
-def select(cands: list[Candidate], vecs: np.ndarray, n: int, floor: float, lam: float = 0.75, margin: float = 1.0) -> list[int]:
-    """Maximal marginal relevance over sentences above the floor and within `margin` of the best."""
-    best = max((c.similarity for c in cands), default=0.0)
-    floor = max(floor, best - margin)
-    pool = [j for j, c in enumerate(cands) if c.similarity >= floor]
-    if not pool and cands:
-        pool = [max(range(len(cands)), key=lambda j: cands[j].score)]
-    chosen: list[int] = []
-    while pool and len(chosen) < n:
-        def mmr(j: int) -> float:
-            redundancy = max((float(vecs[j] @ vecs[c]) for c in chosen), default=0.0)
-            return lam * cands[j].score - (1 - lam) * redundancy
-
-        best = max(pool, key=mmr)
-        pool.remove(best)
-        if any(float(vecs[best] @ vecs[c]) > 0.95 for c in chosen):
-            continue
-        chosen.append(best)
-    return chosen
 
 
 def nearest_topics(hits: Sequence[Hit], n: int = 3) -> tuple[str, ...]:
@@ -112,9 +95,10 @@ def nearest_topics(hits: Sequence[Hit], n: int = 3) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def refusal(question: str, language: Language, hits: Sequence[Hit], retrieval_query: str = "") -> Answer:
+def refusal(question: str, language: Language, hits: Sequence[Hit], retrieval_query: str = "", *, near: bool = True) -> Answer:
+    """The refusal; it names the nearest topics the corpus covers only when the question came near them."""
     t = TEXTS[language]
-    topics = nearest_topics(hits)
+    topics = nearest_topics(hits) if near else ()
     text = t["refusal"]
     if topics:
         text += "\n\n" + t["nearest"] + "\n" + "\n".join(f"- {x}" for x in topics)
@@ -128,12 +112,160 @@ def is_covered(hits: Sequence[Hit], threshold: float, floor: float | None = None
     passage also shares enough of the question's words: near-topic questions (a VAT rate for a
     joint venture) come close in meaning but name things no document names.
     """
-    best = max((h.dense_similarity or 0.0 for h in hits), default=0.0)
+    best = getattr(hits, "best_similarity", None)
+    if best is None:
+        best = max((h.dense_similarity or 0.0 for h in hits), default=0.0)
     if best >= threshold:
         return True
     if floor is None or best < floor:
         return False
-    return max((h.keyword_coverage for h in hits), default=0.0) >= keyword_coverage
+    coverage = getattr(hits, "best_coverage", None)
+    if coverage is None:
+        coverage = max((h.keyword_coverage for h in hits), default=0.0)
+    return coverage >= keyword_coverage
+
+
+
+
+def frame_language(text: str) -> str | None:
+    """The language of an extractive answer's own words (its frame or refusal), or None."""
+    for lang, t in TEXTS.items():
+        starts = [f"**{f}**" for f in t["frame"].values()] + [t["refusal"], t["empty"], t["intro"]]
+        if any(text.startswith(x) for x in starts):
+            return lang
+    return None
+
+
+# ---------------------------------------------------------------------------- key terms
+
+# Acronyms and codes (IFRS, ACM, "IFRS 11", "A4"), and percentages ("21%").
+_SPECIFIC = re.compile(r"\b(?:[A-Z][A-Z0-9]{1,5}(?:[ -]\d+)?|\d+(?:[.,]\d+)?\s?%)(?![\w])")
+
+# Kinds of things where advice must be exact and a near passage is no answer: laws and duties,
+# taxes and rates, standards, authorities, thresholds and fines. A question word is a key term
+# when it starts with one of the short stems or contains one of the long ones (Dutch compounds:
+# "btw-tarief", "omzetdrempels", "pensioenpremie").
+_KIND_PREFIXES = (
+    "btw", "tarief", "boete", "accijns", "aftrek", "premie", "wettelijk", "wetgev", "ifrs", "gaap",
+    "tax", "levy", "levies", "rate", "rates", "fine", "fines", "licen", "permit", "gdpr", "notif", "statut", "penalt",
+)
+_KIND_PARTS = (
+    "belasting", "heffing", "premie", "verordening", "autoriteit", "toezichthouder", "meldplicht", "drempel",
+    "vergunning", "threshold", "regulator", "regulation", "authority", "directive", "deductib",
+)
+_KIND_WORDS = frozenset({"wet", "wetten", "law", "laws", "act"})
+_WORD_AS_WRITTEN = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*", re.UNICODE)
+
+
+def key_terms(question: str) -> list[str]:
+    """The question's key terms: acronyms and codes (IFRS 11, ACM), percentages, and words naming
+    a law, a tax or rate, a standard, an authority, a threshold or a fine."""
+    terms: dict[str, None] = {}
+    for m in _SPECIFIC.finditer(question):
+        terms.setdefault(m.group(0).strip(), None)
+    for m in _WORD_AS_WRITTEN.finditer(question):
+        w = m.group(0)
+        low = w.lower()
+        if any(w in t for t in terms):
+            continue
+        if low in _KIND_WORDS or low.startswith(_KIND_PREFIXES) or any(k in low for k in _KIND_PARTS):
+            terms.setdefault(w, None)
+    return list(terms)
+
+
+def _stem_of(term: str) -> str:
+    low = term.lower()
+    for suffix in ("en", "s"):
+        if len(low) > 5 and low.endswith(suffix):
+            return low[: -len(suffix)]
+    return low
+
+
+def uncovered_terms(question: str, hits: Sequence[Hit], known: Callable[[str], bool] | None = None) -> list[str]:
+    """Key terms of the question (`key_terms`) that no retrieved passage contains and, when `known`
+    tells, that the corpus never names (a CEO the corpus speaks of elsewhere is no gap)."""
+    texts = " ".join(f"{h.chunk.title} {h.chunk.section} {h.chunk.text}" for h in hits).lower()
+    return [t for t in key_terms(question) if _stem_of(t) not in texts and not (known is not None and known(t))]
+
+
+# ---------------------------------------------------------------------------- the composer
+
+
+@dataclass
+class _Section:
+    key: tuple[str, str]
+    rank: int  # place of its first passage among the hits
+    doc_rank: int  # place of its document among the hits' documents
+    chunks: Sequence[Chunk]
+    candidates: list[Candidate]
+    is_list: bool
+    sims: list[float] = field(default_factory=list)
+    score: float = 0.0
+
+    @property
+    def language(self) -> str:
+        return self.chunks[0].language
+
+    @property
+    def role(self) -> str:
+        return self.chunks[0].role
+
+    @property
+    def title(self) -> str:
+        return self.chunks[0].title
+
+
+@dataclass(frozen=True)
+class ComposeOptions:
+    """How the composer shapes an answer (from `Settings`)."""
+
+    max_steps: int = 8  # steps or items of a list section
+    max_points: int = 4  # sentences of a paragraph section
+    sentence_margin: float = 0.05  # a sentence may be this far below the section's best
+    also_points: int = 3  # points of a second section
+    also_margin: float = 0.04  # a second section must score within this of the first
+    fit_weight: float = 0.01  # weight of the section's role fit
+    rank_weight: float = 0.005  # taken off per place of the section's first passage
+    document_rank_weight: float = 0.04  # taken off per place of the section's document
+    language_margin: float = 0.01  # a section in the asker's language wins when this close
+    weak_margin: float = 0.03  # a case, checklist or opening gives way to a section this close that answers
+    uncovered_margin: float = 0.02  # with an uncovered key term, refuse unless the best passage clears the threshold by this
+
+
+def _where(t: dict, section: _Section) -> str:
+    leaf = section.key[1].rsplit(" > ", 1)[-1].strip()
+    return t["where"].format(section=leaf, title=section.title) if leaf else t["where_title"].format(title=section.title)
+
+
+def _score_sections(sections: list[_Section], intent: Intent, opts: ComposeOptions) -> None:
+    for sec in sections:
+        top = sorted(sec.sims, reverse=True)[:3]
+        sec.score = (
+            0.5 * top[0]
+            + 0.5 * float(np.mean(top))
+            + opts.fit_weight * role_fit(intent, sec.role)
+            - opts.rank_weight * sec.rank
+            - opts.document_rank_weight * sec.doc_rank
+        )
+
+
+def _pick(sec: _Section, limit_list: int, limit_sentences: int, margin: float) -> list[int]:
+    """Indices of the section's candidates that become points, in reading order."""
+    n = len(sec.candidates)
+    if sec.is_list:
+        listed = [j for j in range(n) if sec.candidates[j].kind != "sentence"]
+        if len(listed) > limit_list:
+            best = sorted(listed, key=lambda j: -sec.sims[j])[:limit_list]
+            listed = sorted(best)
+        return listed
+    best_sim = max(sec.sims)
+    ranked = [j for j in sorted(range(n), key=lambda j: -sec.sims[j]) if sec.sims[j] >= best_sim - margin][:limit_sentences]
+    chosen: list[int] = []
+    for j in ranked:  # no sentence twice (a sentence joined with its antecedent contains it)
+        text = sec.candidates[j].text
+        if not any(text in sec.candidates[c].text or sec.candidates[c].text in text for c in chosen):
+            chosen.append(j)
+    return sorted(chosen)
 
 
 def compose(
@@ -144,44 +276,237 @@ def compose(
     vectorize: Vectorize,
     *,
     refusal_threshold: float,
-    sentence_threshold: float,
-    max_points: int = 4,
-    sentence_margin: float = 1.0,
+    intent: Intent = "how",
+    section_of: SectionOf | None = None,
+    sections_in: SectionsIn | None = None,
+    language_offsets: dict[str, float] | None = None,
+    known_term: Callable[[str], bool] | None = None,
+    options: ComposeOptions | None = None,
     retrieval_query: str = "",
     refusal_floor: float | None = None,
     refusal_keyword_coverage: float = 1.0,
 ) -> Answer:
-    """Build the answer from the hits, or refuse when none is relevant enough."""
-    if not hits or not is_covered(hits, refusal_threshold, refusal_floor, refusal_keyword_coverage):
-        return refusal(question, language, hits, retrieval_query)
-    cands, vecs = candidates(question_vec, hits, vectorize)
-    chosen = select(cands, vecs, max_points, sentence_threshold, margin=sentence_margin)
-    if not chosen:
-        return refusal(question, language, hits, retrieval_query)
-    # Keep the reading order of the sources: by passage rank, then by position in the passage.
-    chosen.sort(key=lambda j: (cands[j].hit_index, j))
-    numbers: dict[int, int] = {}
-    highlights: dict[int, list[str]] = {}
-    points: list[AnswerPoint] = []
-    for j in chosen:
-        c = cands[j]
-        n = numbers.setdefault(c.hit_index, len(numbers) + 1)
-        highlights.setdefault(c.hit_index, []).append(c.text)
-        points.append(AnswerPoint(text=c.text.lstrip("-*• ").strip(), citations=(n,)))
-    citations = tuple(
-        Citation.from_hit(n, hits[i], highlights[i])
-        for i, n in sorted(numbers.items(), key=lambda kv: kv[1])
+    """Build the answer from the hits' sections, or refuse when none is relevant enough."""
+    opts = options or ComposeOptions()
+    covered, uncovered = coverage(
+        question, hits, refusal_threshold, refusal_floor, refusal_keyword_coverage, known_term, opts.uncovered_margin
     )
+    if not covered:
+        return refusal(question, language, hits, retrieval_query, near=is_near(hits, refusal_threshold, refusal_floor))
+    sections = _sections(hits, section_of)
+    if not sections:
+        return refusal(question, language, hits, retrieval_query, near=True)
+    texts = [c.text for sec in sections for c in sec.candidates]
+    sims = vectorize(texts) @ question_vec
+    offsets = language_offsets or {}
+    at = 0
+    for sec in sections:
+        # Centred per language, as retrieval ranks (advisor.retrieve.search.LanguageStats): the model
+        # scores text in the question's own language higher, whether or not it answers better.
+        offset = offsets.get(sec.language, 0.0)
+        sec.sims = [float(x) - offset for x in sims[at : at + len(sec.candidates)]]
+        at += len(sec.candidates)
+    _score_sections(sections, intent, opts)
+    ranked = sorted(sections, key=lambda sec: -sec.score)
+    first = ranked[0]
+    if first.role in WEAK_ROLES and intent != "what":
+        # A case, a checklist or the opening answers only when nothing that does fits about as well.
+        better = [sec for sec in ranked if sec.role not in WEAK_ROLES and sec.score >= first.score - opts.weak_margin]
+        if better:
+            first = better[0]
+    if first.language != language:
+        # The asker's language, when a section in it answers about as well.
+        same = [sec for sec in ranked if sec.language == language and sec.score >= first.score - opts.language_margin]
+        if same:
+            first = same[0]
+    near = [sec for sec in ranked if sec is not first and sec.score >= first.score - opts.also_margin]
+    # the second section too in the asker's language, when one fits about as well
+    second = next((sec for sec in near if sec.language == language), near[0] if near else None)
+    if section_of is not None and sections_in is not None:
+        whole = _parent_as_list(first, section_of, sections_in, vectorize, question_vec)
+        if whole is not None:
+            if second is not None and second.key[1].startswith(whole.key[1] + " > "):
+                second = next((sec for sec in ranked if sec is not first and not sec.key[1].startswith(whole.key[1] + " > ")
+                               and sec.score >= first.score - opts.also_margin), None)
+            first = whole
+    return _answer(question, language, intent, first, second, opts, uncovered, retrieval_query)
+
+
+def coverage(
+    question: str,
+    hits: Sequence[Hit],
+    threshold: float,
+    floor: float | None,
+    keyword_coverage: float,
+    known: Callable[[str], bool] | None = None,
+    uncovered_margin: float = 0.02,
+) -> tuple[bool, tuple[str, ...]]:
+    """(whether the corpus covers the question, its key terms no passage names). A question with such
+    a term is covered only when its best passage clears the threshold by `uncovered_margin`: it
+    turns on something the sources do not name, and they are not clearly on its topic either.
+    Both answer paths (extractive and language model) decide by this."""
+    if not hits or not is_covered(hits, threshold, floor, keyword_coverage):
+        return False, ()
+    uncovered = tuple(uncovered_terms(question, hits, known))
+    best = getattr(hits, "best_similarity", None)
+    if best is None:
+        best = max((h.dense_similarity or 0.0 for h in hits), default=0.0)
+    return not (uncovered and best < threshold + uncovered_margin), uncovered
+
+
+def is_near(hits: Sequence[Hit], threshold: float, floor: float | None) -> bool:
+    """Is a refused question near what the corpus covers? When its best passage reaches the floor
+    (or the threshold, whichever is lower): then the nearest topics are worth naming; for a
+    plainly unrelated question they are not."""
+    best = getattr(hits, "best_similarity", None)
+    if best is None:
+        best = max((h.dense_similarity or 0.0 for h in hits), default=0.0)
+    return best >= min(threshold, floor if floor is not None else threshold)
+
+
+def _parent_as_list(
+    sec: _Section, section_of: SectionOf, sections_in: SectionsIn, vectorize: Vectorize, question_vec: np.ndarray
+) -> _Section | None:
+    """A subsection that is one of three to eight under its parent ("De vier kernactiviteiten >
+    Verbinden") stands for the parent: the answer is then the parent's subsections in order, each
+    named by its heading with its first sentence that stands alone."""
+    if " > " not in sec.key[1]:
+        return None
+    parent = sec.key[1].rsplit(" > ", 1)[0]
+    depth = sec.key[1].count(" > ")
+    siblings = [k for k in sections_in(sec.key[0]) if k[1].startswith(parent + " > ") and k[1].count(" > ") == depth]
+    if not 3 <= len(siblings) <= 8:
+        return None
+    candidates: list[Candidate] = []
+    chunks: list[Chunk] = []
+    for order, key in enumerate(siblings):
+        own = list(section_of(key))
+        cands, _ = section_candidates(own)
+        first = next((c for c in cands if c.kind == "sentence" or not c.lead), None)
+        if first is None:
+            continue
+        name = key[1].rsplit(" > ", 1)[-1].strip()
+        candidates.append(Candidate(first.chunk, first.text, "step", order, name=name))
+        chunks += own
+    if len(candidates) < 3:
+        return None
+    sims = [float(x) for x in vectorize([c.text for c in candidates]) @ question_vec]
+    return _Section((sec.key[0], parent), sec.rank, sec.doc_rank, chunks, candidates, True, sims, sec.score)
+
+
+def _sections(hits: Sequence[Hit], section_of: SectionOf | None) -> list[_Section]:
+    out: list[_Section] = []
+    seen: set[tuple[str, str]] = set()
+    documents = list(dict.fromkeys(h.chunk.source for h in hits))
+    for rank, h in enumerate(hits):
+        key = h.chunk.section_key
+        if key in seen:
+            continue
+        seen.add(key)
+        chunks = list(section_of(key)) if section_of is not None else []
+        if h.chunk.id not in {c.id for c in chunks}:
+            chunks = [h.chunk]  # a passage the reader cannot place in a section stands for itself
+        candidates, is_list = section_candidates(chunks)
+        if candidates:
+            out.append(_Section(key, rank, documents.index(h.chunk.source), chunks, candidates, is_list))
+    return out
+
+
+class _Numbers:
+    """Citation numbers, one per cited chunk, in order of first use."""
+
+    def __init__(self) -> None:
+        self.chunks: dict[str, Chunk] = {}
+        self.highlights: dict[str, list[str]] = {}
+
+    def cite(self, chunk: Chunk, text: str | None = None) -> int:
+        if chunk.id not in self.chunks:
+            self.chunks[chunk.id] = chunk
+            self.highlights[chunk.id] = []
+        if text:
+            self.highlights[chunk.id].append(text)
+        return list(self.chunks).index(chunk.id) + 1
+
+    def citations(self) -> tuple[Citation, ...]:
+        return tuple(
+            Citation(n, c.source, c.title, c.section, c.page, c.text, c.id, tuple(self.highlights[c.id]))
+            for n, c in enumerate(self.chunks.values(), start=1)
+        )
+
+
+def _point_line(p: AnswerPoint, name: str, number: int | None, marker: str, joined: bool = False) -> str:
+    body = p.text
+    if name and body.startswith(name):
+        body = f"**{name}**{body[len(name):]}"
+    elif name:  # a subsection's heading names it (verbatim, from the document)
+        body = f"**{name}{'' if name[-1:] in '.:!?' else '.'}** {body}"
+    if joined:
+        body = f"{p.lead} {body}"
+    head = f"{number}." if number is not None else "-"
+    return f"{head} {body} [{p.citations[0]}]" + (f" {marker}" if marker else "")
+
+
+def _answer(
+    question: str,
+    language: Language,
+    intent: Intent,
+    first: _Section,
+    second: _Section | None,
+    opts: ComposeOptions,
+    uncovered: tuple[str, ...],
+    retrieval_query: str,
+) -> Answer:
     t = TEXTS[language]
-    lines = [t["intro"], ""] + [f"- {p.text} [{p.citations[0]}]" for p in points]
-    if all(hits[i].chunk.language != language for i in numbers):
-        lines += ["", f"_{t['other_language']}_"]
+    numbers = _Numbers()
+    points: list[AnswerPoint] = []
+    lines: list[str] = []
+
+    def add(sec: _Section, picked: list[int], numbered: bool, shown_lead: str = "") -> None:
+        for k, j in enumerate(picked, start=1):
+            cand = sec.candidates[j]
+            lead, joined = "", False
+            if cand.lead and cand.lead == shown_lead:
+                lead = shown_lead  # the answer shows the list's lead-in above it
+            elif cand.lead and defect(cand.text) == "fragment" and cand.lead in cand.chunk.text:
+                lead, joined = cand.lead, True  # an item that needs its lead-in gets it joined
+            elif defect(cand.text) == "fragment":
+                continue
+            n = numbers.cite(cand.chunk, cand.text)
+            p = AnswerPoint(cand.text, (n,), True, sec.role, sec.key[1], cand.chunk.language, cand.kind, lead)
+            points.append(p)
+            marker = t["marker"] if cand.chunk.language != language else ""
+            number = len([q for q in points if q.section == sec.key[1]]) if numbered else None
+            lines.append(_point_line(p, cand.name, number, marker, joined))
+
+    picked = _pick(first, opts.max_steps, opts.max_points, opts.sentence_margin)
+    lead_n = numbers.cite(first.candidates[picked[0]].chunk)
+    lead = f"**{t['frame'][intent]}**, {t['according'].format(where=_where(t, first))} [{lead_n}]:"
+    lines += [lead, ""]
+    list_lead = first.candidates[picked[0]].lead if first.is_list else ""
+    shown = ""
+    if list_lead and len(list_lead) <= 240 and all(first.candidates[j].lead == list_lead for j in picked):
+        lead_chunk = first.candidates[picked[0]].chunk
+        lines += [f"{list_lead} [{numbers.cite(lead_chunk)}]", ""]
+        numbers.highlights[lead_chunk.id].append(list_lead)
+        shown = list_lead
+    add(first, picked, numbered=first.is_list, shown_lead=shown)
+    if second is not None:
+        also = _pick(second, opts.also_points, min(opts.also_points, 2), opts.sentence_margin)
+        if also:
+            lines += ["", t["also"].format(where=_where(t, second)), ""]
+            add(second, also, numbered=False)
+    lines += ["", f"{t['read_more'].format(where=_where(t, first))} [{lead_n}]"]
+    if uncovered:
+        lines += ["", f"_{t['not_covered'].format(terms=', '.join(uncovered))}_"]
     return Answer(
         question=question,
         language=language,
         text="\n".join(lines),
         refused=False,
-        citations=citations,
+        citations=numbers.citations(),
         points=tuple(points),
         retrieval_query=retrieval_query,
+        lead=lead,
+        intent=intent,
+        uncovered=uncovered,
     )

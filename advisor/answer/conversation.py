@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from advisor.core.text import detect_language, words
+from advisor.core.text import detect_query_language, words
 from advisor.core.types import Language
 
 History = Sequence[Any]  # user questions as strings, or {"role": ..., "content": ...} messages
@@ -69,5 +69,5 @@ def condense(question: str, history: History | None) -> str:
 
 def question_language(question: str, history: History | None = None) -> Language:
     previous = user_turns(history)
-    default: Language = detect_language(previous[-1]) if previous else "nl"
-    return detect_language(question, default=default)
+    default: Language = detect_query_language(previous[-1]) if previous else "nl"
+    return detect_query_language(question, default=default)

@@ -9,6 +9,7 @@ over typed steps) or, when a backend is configured and reachable, the language m
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -19,9 +20,10 @@ from cachetools import LRUCache
 
 from advisor.answer import llm
 from advisor.answer.base import Answerer, ChainInput, Streamed
-from advisor.answer.compose import TEXTS, compose
+from advisor.answer.compose import TEXTS, ComposeOptions, compose
 from advisor.answer.conversation import History, condense, question_language
 from advisor.core.types import Answer, Hit, Language
+from advisor.retrieve.intent import question_intent
 from advisor.retrieve.search import IndexReader, search_text
 
 if TYPE_CHECKING:
@@ -65,21 +67,22 @@ class Query:
     history: History | None
     language: Language
     text: str  # the standalone search query
-    qvec: np.ndarray  # the query as asked: hits' similarities, the refusal rule and the composer use it
+    qvec: np.ndarray  # the query as asked: hits' similarities and the refusal rule use it
     svec: np.ndarray  # the dense side's search text (the query, or its expansion)
+    avec: np.ndarray  # what the composer scores sentences against (see `Extractive.embed_query`)
 
 
 @dataclass(frozen=True)
 class Found:
     query: Query
-    hits: tuple[Hit, ...]
+    hits: Sequence[Hit]  # a retrieve.search.Passages: the passages and the refusal rule's evidence
 
 
 def replay(ans: Answer) -> Streamed:
     """A finished answer as a stream: the text up to each point (or blank line), then the answer."""
     lines = ans.text.split("\n")
     for i in range(1, len(lines)):
-        if lines[i].startswith("- ") or not lines[i]:
+        if lines[i].startswith("- ") or not lines[i] or re.match(r"\d+\. ", lines[i]):
             yield "\n".join(lines[:i]), None
     yield ans.text, ans
 
@@ -103,27 +106,40 @@ class Extractive:
         # p50 for two runs): retrieval searches with the second; the refusal rule and the composer
         # measure against the first.
         text = search_text(query, self.settings)
-        vecs = self.advisor.embedder.embed_queries([query, text] if text != query else [query])
-        return Query(question, given.history, question_language(question, given.history), query, vecs[0], vecs[-1])
+        asked = [query, text] if text != query else [query]
+        if query != question:
+            asked.append(question)
+        vecs = self.advisor.embedder.embed_queries(asked)
+        qvec, svec = vecs[0], vecs[1 if text != query else 0]
+        # A follow-up's own words choose among the sections its condensed query retrieved: "and what
+        # should the chair do?" is about the chair, not about the previous question's topic.
+        # (Measured on the gold set's 25 follow-ups: the section the answer starts from is an expected
+        # one for 0.44 of them with the condensed query, 0.52 with the follow-up's own words.)
+        avec = vecs[-1] if query != question else qvec
+        return Query(question, given.history, question_language(question, given.history), query, qvec, svec, avec)
 
     def find(self, query: Query) -> Found:
-        return Found(query, tuple(self.advisor.retrieve(query.text, query.qvec, query.svec)))
+        return Found(query, self.advisor.retrieve(query.text, query.qvec, query.svec))
 
     def compose(self, found: Found) -> Answer:
         s = self.settings
         q = found.query
+        searcher = self.advisor.reader.searcher()
         ans = compose(
             q.question,
             q.language,
-            q.qvec,
+            q.avec,
             found.hits,
             self.advisor.vectorize_sentences,
             refusal_threshold=s.refusal_threshold,
             refusal_floor=s.refusal_floor,
             refusal_keyword_coverage=s.refusal_keyword_coverage,
-            sentence_threshold=s.sentence_threshold,
-            max_points=s.max_points,
-            sentence_margin=s.sentence_margin,
+            intent=question_intent(q.question),
+            section_of=searcher.section_chunks,
+            sections_in=searcher.document_sections,
+            language_offsets=searcher.sentence_offsets(q.qvec),
+            known_term=searcher.knows,
+            options=ComposeOptions(max_steps=s.max_steps, max_points=s.max_points, sentence_margin=s.sentence_margin),
             retrieval_query=q.text,
         )
         # Every extractive answer says why a configured language model is not answering.

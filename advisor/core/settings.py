@@ -80,6 +80,19 @@ class Settings(BaseSettings):
     keyword_weight: float = Field(0.75, description="Weight of the BM25 ranking in the fusion (dense has 1).")
     rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant (Cormack et al. 2009).")
     per_document_cap: int = Field(2, description="At most this many passages from one document.")
+    section_aware: bool = Field(
+        True,
+        description=(
+            "Fill each retrieved document's places with its best sections for the question, not only its "
+            "best chunks (advisor.retrieve.search.Searcher.best_sections); the best document gets "
+            "first_document_places, each next one other_document_places. False: per_document_cap."
+        ),
+    )
+    first_document_places: int = Field(3, description="Passages of the best document (section-aware retrieval).")
+    other_document_places: int = Field(2, description="Most passages of each further document (section-aware retrieval); its second place comes after every other document's first.")
+    section_keyword_weight: float = Field(0.03, description="Weight of a chunk's BM25 score (relative to its document's best) in choosing sections.")
+    section_fit_bonus: float = Field(0.01, description="Added for a section whose role answers the question's intent.")
+    section_weak_penalty: float = Field(0.02, description="Taken off a section that rarely answers it (a case, a checklist, the opening).")
     keyword_min_coverage: float = Field(
         0.25,
         description=(
@@ -115,13 +128,11 @@ class Settings(BaseSettings):
         ),
     )
     refusal_keyword_coverage: float = Field(0.25, description="See refusal_floor.")
-    sentence_threshold: float = Field(
-        0.78, description="Minimum query-sentence similarity for a sentence to become a key point."
-    )
     sentence_margin: float = Field(
-        0.05, description="A key point's similarity may be at most this far below the best sentence's."
+        0.05, description="From a section of paragraphs, a sentence may be at most this far below its best sentence's similarity."
     )
-    max_points: int = Field(4, description="Most key points in an extractive answer.")
+    max_points: int = Field(4, description="Most sentences an extractive answer takes from a section of paragraphs.")
+    max_steps: int = Field(8, description="Most steps or items an extractive answer takes from a list section.")
 
     # Chroma
     chroma_server_url: str | None = Field(

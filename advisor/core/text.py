@@ -1,4 +1,4 @@
-"""text."""
+"""Lexical helpers: cleaning, words, language, sentences, stems."""
 
 from __future__ import annotations
 
@@ -53,6 +53,36 @@ def detect_language(text: str, default: Language = "nl") -> Language:
         en += w in _EN_WORDS
     if nl == en:
         return default
+    return "nl" if nl > en else "en"
+
+
+# A question shorter than this many words is too short for counting common words; lingua's
+# n-gram models tell Dutch from English even on two or three words ("trust top team").
+_SHORT_WORDS = 25
+
+
+@lru_cache(maxsize=1)
+def _lingua() -> object:
+    from lingua import Language as Lingua  # its models load on first use (~0.4 s), from its own wheel
+    from lingua import LanguageDetectorBuilder
+
+    return LanguageDetectorBuilder.from_languages(Lingua.DUTCH, Lingua.ENGLISH).build()
+
+
+def detect_query_language(text: str, default: Language = "nl") -> Language:
+    """Dutch or English for a question, however short: lingua (restricted to the two languages)
+    for short text, the common-word count for longer text; `default` when neither can tell."""
+    w = words(text)
+    if not w:
+        return default
+    if len(w) >= _SHORT_WORDS:
+        return detect_language(text, default)
+    from lingua import Language as Lingua
+
+    confidences = {c.language: c.value for c in _lingua().compute_language_confidence_values(text)}  # type: ignore[attr-defined]
+    nl, en = confidences.get(Lingua.DUTCH, 0.0), confidences.get(Lingua.ENGLISH, 0.0)
+    if abs(nl - en) < 0.05:
+        return detect_language(text, default)
     return "nl" if nl > en else "en"
 
 

@@ -46,6 +46,18 @@ class Chunk:
     page: int | None
     position: int
     text: str
+    role: str = ""  # what the chunk's section is for (advisor.ingest.structure.ROLES)
+    overlap: int = 0  # leading characters of `text` that repeat the end of the section's previous chunk
+
+    @property
+    def section_key(self) -> tuple[str, str]:
+        """The section this chunk belongs to: (source, section path)."""
+        return (self.source, self.section)
+
+    @property
+    def fresh_text(self) -> str:
+        """The chunk's text without the overlap: a section's chunks' fresh texts, joined by newlines, are the section."""
+        return self.text[self.overlap :].lstrip("\n")
 
     @property
     def embed_text(self) -> str:
@@ -100,11 +112,26 @@ class Citation:
 
 @dataclass(frozen=True)
 class AnswerPoint:
-    """One sentence of an answer and the citations that back it."""
+    """One point of an answer and the citations that back it.
+
+    Extractive points are verbatim: a sentence, or a list item or step with its name (and, where it
+    needs it, its lead-in) joined. `role` and `section` say which unit of which section it came from;
+    `language` is the language of the quoted text.
+    """
 
     text: str
     citations: tuple[int, ...]
     supported: bool = True
+    role: str = ""
+    section: str = ""
+    language: str = ""
+    kind: str = ""  # step, item, sentence (extractive); empty for a model's sentence
+    lead: str = ""  # the lead-in the answer shows before this list item (verbatim, same passage)
+
+    @property
+    def standalone_text(self) -> str:
+        """The point as a reader meets it: with the lead-in it depends on, where it has one."""
+        return f"{self.lead} {self.text}" if self.lead else self.text
 
 
 @dataclass(frozen=True)
@@ -121,6 +148,9 @@ class Answer:
     backend: str = "extractive"
     retrieval_query: str = ""
     notice: str = ""
+    lead: str = ""  # the sentence that frames the points (extractive answers)
+    intent: str = ""  # what the question asked for (advisor.retrieve.intent)
+    uncovered: tuple[str, ...] = ()  # key terms of the question that no passage names
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -130,9 +160,21 @@ class Answer:
             "citations": [c.to_json() for c in self.citations],
             "suggestions": list(self.suggestions),
             "points": [
-                {"text": p.text, "citations": list(p.citations), "supported": p.supported}
+                {
+                    "text": p.text,
+                    "citations": list(p.citations),
+                    "supported": p.supported,
+                    "role": p.role,
+                    "section": p.section,
+                    "language": p.language,
+                    "kind": p.kind,
+                    "lead": p.lead,
+                }
                 for p in self.points
             ],
             "backend": self.backend,
             "notice": self.notice,
+            "lead": self.lead,
+            "intent": self.intent,
+            "uncovered": list(self.uncovered),
         }

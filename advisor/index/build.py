@@ -31,6 +31,7 @@ from advisor.core.types import Chunk
 from advisor.embedding.models import CachedEmbedder, EmbeddingCache, load_embedder, model_name
 from advisor.index.keyword import BM25Index
 from advisor.index.layout import (
+    layout_ok,
     LAYOUT,
     IndexVerifyError,
     Progress,
@@ -248,7 +249,8 @@ def _plan(settings: Settings, index_dir: Path, embedder: Embedder | None, full: 
     files, refused = scan_corpus(Path(settings.corpus_dir))
     hashes = {rel: sha256_file(p) for rel, p in files.items()}
     fingerprint = settings_fingerprint(settings, embedder.name if embedder is not None else model_name(settings))
-    reuse = prev_info is not None and not full and prev_info.get("fingerprint") == fingerprint
+    # Chunks are reused only from a build of the same settings and layout (an older layout lacks fields).
+    reuse = prev_info is not None and not full and prev_info.get("fingerprint") == fingerprint and layout_ok(prev_info)
     prev_manifest: dict[str, Any] = prev_info["manifest"] if prev_info else {}
     prev_failed = {f["source"]: f for f in (prev_info or {}).get("failed", [])}
     carried = {r for r in files if r not in prev_manifest and prev_failed.get(r, {}).get("sha256") == hashes[r]}

@@ -65,11 +65,10 @@ class BM25Index:
             self._impacts[term] = got  # a benign race: two threads compute the same array
         return got
 
-    def search(self, groups: Sequence[tuple[str, ...]], k: int) -> list[KeywordHit]:
-        """The k best chunks for a query given as term groups (`retrieve.glossary.query_terms`):
-        each group is one word of the question with its stems in both languages and translations."""
-        if not groups or not self.n:
-            return []
+    def score_all(self, groups: Sequence[tuple[str, ...]]) -> tuple[np.ndarray, np.ndarray]:
+        """Every chunk's BM25 score and coverage (share of the query's idf weight it matches) for a
+        query given as term groups (`retrieve.glossary.query_terms`): each group is one word of the
+        question with its stems in both languages and translations."""
         scores = np.zeros(self.n, dtype=np.float32)
         matched = np.zeros(self.n, dtype=np.float32)
         total_weight = 0.0
@@ -87,7 +86,17 @@ class BM25Index:
                 # a chunk holding several of the word's stems counts once: with repeated indices,
                 # a buffered `a[idx] += w` writes the same a[i] + w for each, so adds w once
                 matched[np.concatenate([self.postings[t][0] for t in known])] += weight
-        total_weight = total_weight or 1.0
+        return scores, matched / (total_weight or 1.0)
+
+    def search(self, groups: Sequence[tuple[str, ...]], k: int) -> list[KeywordHit]:
+        """The k best chunks for a query given as term groups (see `score_all`)."""
+        if not groups or not self.n:
+            return []
+        return self.top(*self.score_all(groups), k)
+
+    @staticmethod
+    def top(scores: np.ndarray, coverage: np.ndarray, k: int) -> list[KeywordHit]:
+        """The k best chunks of a `score_all` result."""
         candidates = np.flatnonzero(scores)
         if not len(candidates):
             return []
@@ -95,7 +104,7 @@ class BM25Index:
             kth = np.partition(scores[candidates], len(candidates) - k)[len(candidates) - k]
             candidates = candidates[scores[candidates] >= kth]
         top = candidates[np.lexsort((candidates, -scores[candidates]))][:k]
-        return [KeywordHit(int(i), float(scores[i]), float(matched[i] / total_weight)) for i in top]
+        return [KeywordHit(int(i), float(scores[i]), float(coverage[i])) for i in top]
 
     def save(self, path: Path) -> None:
         with path.open("wb") as f:

@@ -64,6 +64,7 @@ def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
         "section": chunk.section,
         "page": chunk.page or 0,
         "position": chunk.position,
+        "role": chunk.role,
     }
 
 

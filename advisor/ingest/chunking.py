@@ -1,4 +1,8 @@
-"""Structure-aware chunking: sections and paragraphs first, then size with sentence overlap."""
+"""Structure-aware chunking: sections and paragraphs first, then size with sentence overlap.
+
+Every chunk knows its section's role (`advisor.ingest.structure`) and how much of its start repeats
+the previous chunk, so that a section can be read back whole from its chunks.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import re
 
 from advisor.core.text import split_sentences
 from advisor.core.types import Chunk, Document, Piece
+from advisor.ingest.structure import parse_units, section_role
 
 
 def chunk_id(source: str, text: str, position: int) -> str:
@@ -51,14 +56,18 @@ def _units(piece: Piece, size: int) -> list[str]:
     return units
 
 
-def _pack(units: list[str], size: int, overlap: int) -> list[str]:
-    """Greedy packing of whole units; the next chunk starts with trailing sentences for context."""
-    chunks: list[str] = []
+def _pack(units: list[str], size: int, overlap: int) -> list[tuple[str, int]]:
+    """Greedy packing of whole units; the next chunk starts with trailing sentences for context.
+
+    Returns (text, overlap): how many leading characters of the text repeat the previous chunk.
+    """
+    chunks: list[tuple[str, int]] = []
     cur: list[str] = []
     cur_len = 0
+    repeated = 0
     for unit in units:
         if cur and cur_len + len(unit) + 1 > size:
-            chunks.append("\n".join(cur))
+            chunks.append(("\n".join(cur), repeated))
             tail: list[str] = []
             tail_len = 0
             for sentence in reversed(split_sentences(cur[-1])):
@@ -68,11 +77,57 @@ def _pack(units: list[str], size: int, overlap: int) -> list[str]:
                 tail_len += len(sentence) + 1
             cur = [" ".join(tail)] if tail else []
             cur_len = tail_len
+            repeated = len(cur[0]) if cur else 0
         cur.append(unit)
         cur_len += len(unit) + 1
     if cur:
-        chunks.append("\n".join(cur))
+        chunks.append(("\n".join(cur), repeated))
     return chunks
+
+
+_SENTENCE_END = re.compile(r"[.!?…)\]\"'”’]\s*$")
+
+
+def _mend_page_breaks(groups: list[Piece]) -> list[Piece]:
+    """A sentence cut by a page break goes whole onto the page it starts on.
+
+    A PDF page that ends mid-sentence is followed by a page that starts with its rest in lower
+    case ("goede afspraken, maar ..."): that rest moves back, so no chunk starts inside a sentence.
+    """
+    out: list[Piece] = []
+    for piece in groups:
+        prev = out[-1] if out else None
+        text = piece.text.lstrip()
+        if (
+            prev is not None
+            and prev.section == piece.section
+            and prev.page != piece.page
+            and text[:1].islower()
+            and not _SENTENCE_END.search(prev.text)
+        ):
+            line, _, rest = text.partition("\n")
+            head = split_sentences(line)[0] if line else ""
+            moved = line[: line.find(head) + len(head)] if head else line
+            out[-1] = Piece(text=prev.text.rstrip() + " " + moved.strip(), section=prev.section, page=prev.page)
+            remainder = (line[len(moved) :].strip() + "\n" + rest).strip()
+            if remainder:
+                out.append(Piece(text=remainder, section=piece.section, page=piece.page))
+            continue
+        out.append(piece)
+    return out
+
+
+def section_roles(doc: Document, groups: list[Piece]) -> dict[str, str]:
+    """The role of each section of a document, from its heading and all its lines."""
+    lines: dict[str, list[tuple[str, int | None]]] = {}
+    for piece in groups:
+        lines.setdefault(piece.section, []).extend((line, piece.page) for line in piece.text.split("\n"))
+    roles: dict[str, str] = {}
+    for i, (section, own) in enumerate(lines.items()):
+        # The text before the first heading (or under the document's own title) is its opening.
+        heading = "" if section.strip() == doc.title.strip() else section
+        roles[section] = section_role(heading, parse_units(own), first=i == 0 and not heading)
+    return roles
 
 
 def chunk_document(doc: Document, size: int = 900, overlap: int = 150) -> list[Chunk]:
@@ -85,12 +140,14 @@ def chunk_document(doc: Document, size: int = 900, overlap: int = 150) -> list[C
             groups[-1] = Piece(text=last.text + "\n" + piece.text, section=last.section, page=last.page)
         else:
             groups.append(piece)
+    groups = _mend_page_breaks(groups)
+    roles = section_roles(doc, groups)
     out: list[Chunk] = []
     seen: set[str] = set()
     for piece in groups:
         if is_reference_section(piece.section):
             continue
-        for text in _pack(_units(piece, size), size, overlap):
+        for text, repeated in _pack(_units(piece, size), size, overlap):
             if len(text.strip()) < 3 or text in seen:  # a repeated passage adds nothing but noise
                 continue
             seen.add(text)
@@ -105,6 +162,8 @@ def chunk_document(doc: Document, size: int = 900, overlap: int = 150) -> list[C
                     page=piece.page,
                     position=position,
                     text=text,
+                    role=roles.get(piece.section, "background"),
+                    overlap=repeated,
                 )
             )
     return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import resources
 
-from advisor.core.text import detect_language, plain_words, stemmer, stopwords
+from advisor.core.text import detect_query_language, plain_words, stemmer, stopwords
 
 GLOSSARY_FILE = "glossary.txt"  # beside this module: English word, Dutch word; pairs separated by ';'
 
@@ -76,7 +76,7 @@ def glossary_expansion(text: str) -> str:
     """
 
     table = translations()
-    lang = detect_language(text, default="nl")
+    lang = detect_query_language(text, default="nl")
     by_stem = translations_by_stem()[lang]
     stem = stemmer(lang).stemWord
     plain = list(dict.fromkeys(plain_words(text, stopwords()["nl"] | stopwords()["en"])))

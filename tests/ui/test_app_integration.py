@@ -53,7 +53,7 @@ def test_real_model_answers_dutch_and_english_with_sources_and_refuses_the_rest(
     data = httpx.post(real.url + "api/ask", json={"question": "What is the capital of France?"}, timeout=60).json()
     assert data["refused"] is True
     assert data["language"] == "en"
-    assert data["suggestions"]
+    assert data["suggestions"] == []  # plainly unrelated: no "nearest topics"
 
 
 def test_desk_upload_and_real_reindex_process_make_a_new_document_answerable(real: LiveApp, tmp_path: Path) -> None:

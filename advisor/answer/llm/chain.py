@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from advisor.answer.base import AnswerContext, ChainInput, Streamed
-from advisor.answer.compose import is_covered, refusal
+from advisor.answer.compose import coverage, is_near, refusal
 from advisor.answer.conversation import History, condense, conversation_text, is_follow_up, question_language
 from advisor.answer.llm.backends import BackendUnavailable, make_chat_model
 from advisor.answer.llm.check import CheckResult, SupportScorer, check_citations, terms
@@ -73,7 +73,7 @@ class Condensed:
 class Retrieved:
     request: Prepared
     standalone: str
-    hits: tuple[Hit, ...]
+    hits: Sequence[Hit]  # a retrieve.search.Passages (see advisor.answer.compose.is_covered)
 
 
 @dataclass(frozen=True)
@@ -161,9 +161,10 @@ def frame(retrieved: Retrieved) -> Framed:
     return Framed(retrieved, tuple(screened), passages)
 
 
-def refuse(retrieved: Retrieved) -> Step:
+def refuse(retrieved: Retrieved, threshold: float, floor: float | None) -> Step:
     request = retrieved.request
-    ans = refusal(request.question, request.language, retrieved.hits, retrieved.standalone)
+    near = is_near(retrieved.hits, threshold, floor)
+    ans = refusal(request.question, request.language, retrieved.hits, retrieved.standalone, near=near)
     return Step(ans.text, ans)
 
 
@@ -209,13 +210,22 @@ class Generator:
         return Condensed(request, standalone_question(request, rewritten))
 
     def _retrieve(self, condensed: Condensed) -> Retrieved:
-        return Retrieved(condensed.request, condensed.standalone, tuple(self.advisor.retrieve(condensed.standalone)))
+        return Retrieved(condensed.request, condensed.standalone, self.advisor.retrieve(condensed.standalone))
 
     def _covered(self, retrieved: Retrieved) -> bool:
         s = self.settings
-        return bool(retrieved.hits) and is_covered(
-            retrieved.hits, s.refusal_threshold, s.refusal_floor, s.refusal_keyword_coverage
+        covered, _ = coverage(
+            retrieved.request.question,
+            retrieved.hits,
+            s.refusal_threshold,
+            s.refusal_floor,
+            s.refusal_keyword_coverage,
+            self.advisor.reader.searcher().knows,
         )
+        return covered
+
+    def _refuse(self, retrieved: Retrieved) -> Step:
+        return refuse(retrieved, self.settings.refusal_threshold, self.settings.refusal_floor)
 
     def _draft_and_check(self, framed: Framed, config: RunnableConfig) -> Iterator[Step]:
         """Stream the draft as it grows, then the checked answer."""
@@ -286,7 +296,7 @@ class Generator:
             | RunnableLambda(self._retrieve, name="retrieve")
             | RunnableBranch(
                 (RunnableLambda(self._covered, name="is_covered"), generate),
-                RunnableLambda(refuse, name="refuse"),
+                RunnableLambda(self._refuse, name="refuse"),
             )
         )
 

@@ -1,0 +1,133 @@
+"""The points an extractive answer can make: units of a section that stand alone.
+
+Pure functions. A point is verbatim text of one chunk: a numbered step or a list item with its
+name and first sentence, or a sentence of a paragraph (joined with the sentence before it where it
+opens by referring back). Never a point: a question, a meta sentence about the text itself, a
+heading, a lead-in, a fragment, or anything under six words. `defect` says which of those a text
+is; the evaluation counts the same defects in answers (`advisor.evaluate`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from advisor.core.text import split_sentences
+from advisor.core.types import Chunk
+from advisor.ingest.redact import REDACTED
+from advisor.ingest.structure import parse_units
+
+MIN_WORDS = 6
+MAX_POINT_CHARS = 360
+
+_META = re.compile(
+    r"^(dit|deze) (artikel|hoofdstuk|tekst|stuk|handreiking|notitie|paragraaf|gids|document)\b|^in dit (artikel|hoofdstuk|stuk)\b|"
+    r"^hieronder\b|^(this|the present) (article|chapter|guide|text|paper|section|note|document)\b|^in this (article|chapter|guide|section)\b|"
+    r"^below,? (we|you)\b|^in what follows\b",
+    re.IGNORECASE,
+)
+
+# Openings that refer back to what came before: without that, the sentence means little.
+_REFERS_BACK = re.compile(
+    r"^(dat|dit|die|deze|daar\w*|hierdoor|hiermee|hierbij|zo'n|zulke|zij|ze|hij|het gevolg|ten (eerste|tweede|derde|vierde|slotte)|"
+    r"bovendien|daarnaast|verder|tenslotte|ook|maar|want|of|en|"
+    r"this|that|these|those|it|its|they|them|their|such|there|here|he|she|also|moreover|furthermore|second(ly)?|third(ly)?|"
+    r"finally|but|and|or|so|revisiting|doing so|in that case|as a result)\b",
+    re.IGNORECASE,
+)
+
+_HEADING_LIKE = re.compile(r"[.!?…:;)\"'”’]$")
+
+
+def refers_back(text: str) -> bool:
+    return bool(_REFERS_BACK.match(text.strip()))
+
+
+def defect(text: str) -> str | None:
+    """What keeps `text` from standing alone as a point, or None: question, meta, heading, lead-in,
+    fragment, short."""
+    body = text.strip().lstrip("-*• ").strip()
+    if not body:
+        return "short"
+    if body.endswith("?"):
+        return "question"
+    if _META.match(body):
+        return "meta"
+    if body.endswith(":"):
+        return "lead-in"
+    if not _HEADING_LIKE.search(body) and len(body.split()) < 12:
+        return "heading"
+    if len(body.split()) < MIN_WORDS:
+        return "short"
+    if body[:1].islower() or refers_back(body):
+        return "fragment"
+    return None
+
+
+def point_defect(text: str, lead: str = "") -> str | None:
+    """`defect` of an answer point; a list item shown with its lead-in is no fragment."""
+    found = defect(text)
+    return None if lead and found == "fragment" else found
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A unit of a section that can become a point."""
+
+    chunk: Chunk  # the chunk the text stands in (what the point cites)
+    text: str  # verbatim
+    kind: str  # step, item or sentence
+    order: int  # reading order within the section
+    name: str = ""  # a step's or item's name, the start of `text`
+    lead: str = ""  # the lead-in of the list the unit belongs to
+
+
+def _clip(sentences: Sequence[str]) -> str:
+    """The first sentence, and the next ones while the point stays short."""
+    out = sentences[0]
+    for s in sentences[1:]:
+        if len(out) + 1 + len(s) > MAX_POINT_CHARS:
+            break
+        out = f"{out} {s}"
+    return out
+
+
+def section_candidates(chunks: Sequence[Chunk]) -> tuple[list[Candidate], bool]:
+    """The candidate points of a section (its chunks in reading order), and whether the section is
+    a list (two or more items or steps that can stand alone)."""
+    lines: list[tuple[str, Chunk]] = []
+    for c in chunks:
+        lines += [(line, c) for line in c.fresh_text.split("\n") if line.strip()]
+    units = parse_units([(line, None) for line, _ in lines])
+    owners = [c for _, c in lines]
+    out: list[Candidate] = []
+    listed = 0
+    order = 0
+    for unit, chunk in zip(units, owners, strict=True):
+        if REDACTED in unit.text:
+            continue
+        if unit.kind in ("step", "item"):
+            sentences = split_sentences(unit.text)
+            if not sentences or unit.is_question:
+                continue
+            if unit.name:
+                rest = sentences[1:]
+                text = _clip([f"{unit.name} {rest[0]}"] + rest[1:]) if rest else unit.name
+            else:
+                text = _clip(sentences)
+            if defect(text) in (None, "fragment") and len(text.split()) >= MIN_WORDS:
+                out.append(Candidate(chunk, text, unit.kind, order, unit.name, unit.lead))
+                listed += 1
+                order += 1
+            continue
+        sentences = split_sentences(unit.text)
+        for j, s in enumerate(sentences):
+            text = s
+            if refers_back(s) and j > 0 and defect(sentences[j - 1]) is None:
+                text = f"{sentences[j - 1]} {s}"  # a verbatim span: the sentence with its antecedent
+            if len(text) > 2 * MAX_POINT_CHARS or defect(text) is not None:
+                continue
+            out.append(Candidate(chunk, text, "sentence", order))
+            order += 1
+    return out, listed >= 2

@@ -1,0 +1,152 @@
+"""The structure inside a section: paragraphs, list items with their lead-in, numbered steps with
+their name, and the section's role (what kind of text it is).
+
+Pure functions on text, in both languages. They work from headings where a document has them and
+fall back on content cues where it has none (a maintainer's PDF or DOCX): numbered items,
+imperatives, lists of questions, author-year citations.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from advisor.core.text import split_sentences, words
+
+UnitKind = Literal["para", "item", "step"]
+
+# What a section is for. The composer draws on it (steps for a what-to-do question, signals for a
+# how-to-tell question ...), retrieval prefers the role that fits the question.
+ROLES = ("steps", "dos_donts", "signals", "causes", "checklist", "example", "research", "background", "intro", "references")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One line of a section as a reader meets it.
+
+    `text` is verbatim (without its list marker); `lead` is the lead-in a list item depends on
+    (the paragraph before the list that ends in a colon); `name` is a step's or item's own name,
+    its short first sentence ("Roteer mensen."), when it has one.
+    """
+
+    kind: UnitKind
+    text: str
+    lead: str = ""
+    name: str = ""
+    number: int | None = None
+    page: int | None = None
+
+    @property
+    def is_question(self) -> bool:
+        return self.text.rstrip().endswith("?")
+
+
+_STEP = re.compile(r"^(\d{1,2})[.)]\s+(.*)$")
+_ITEM = re.compile(r"^[-*•–]\s+(.*)$")
+
+
+def _name_of(text: str) -> str:
+    """An item's name: a short first sentence ('Roteer mensen.', 'Level 1: working team.') when more follows."""
+    sentences = split_sentences(text)
+    if len(sentences) < 2:
+        return ""
+    first = sentences[0]
+    return first if len(first.split()) <= 12 else ""
+
+
+def parse_units(lines: Sequence[tuple[str, int | None]]) -> list[Unit]:
+    """The units of a section from its lines (text, page), in reading order."""
+    out: list[Unit] = []
+    lead = ""
+    in_list = False
+    for raw, page in lines:
+        line = raw.strip()
+        if not line:
+            continue
+        m = _STEP.match(line)
+        if m:
+            body = m.group(2).strip()
+            out.append(Unit("step", body, lead if in_list or lead else "", _name_of(body), int(m.group(1)), page))
+            in_list = True
+            continue
+        m = _ITEM.match(line)
+        if m:
+            body = m.group(1).strip()
+            out.append(Unit("item", body, lead, _name_of(body), None, page))
+            in_list = True
+            continue
+        # A paragraph: it ends a list, and is the lead-in of the next list when it ends in a colon.
+        in_list = False
+        lead = split_sentences(line)[-1] if line.endswith(":") else ""
+        out.append(Unit("para", line, "", "", None, page))
+    return out
+
+
+# --------------------------------------------------------------------------- roles
+
+_HEADING_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (role, re.compile(pattern, re.IGNORECASE))
+    for role, pattern in (
+        ("references", r"^(bronnen|bronvermelding|literatuurlijst|referenties|references|sources|bibliography|further reading|verder lezen)\W*$"),
+        ("checklist", r"\bchecklist|\bzelfscan|\bzelftest|\bvragen (voor|om|die)\b|\bquestions (to|for)\b|\bself[- ]assessment|\bquick ?scan"),
+        ("dos_donts", r"\bdo'?s\b|\bdon'?ts\b|\bvalkuil|\bpitfall|\bfouten\b|\bmistakes\b|\btraps?\b|\bwat (je )?niet (moet )?doen|\bwhat not to\b"),
+        ("example", r"\bvoorbeeld|\bcasus|\bcase\b|\bpraktijkvoorbeeld|\billustrati|\bin de praktijk\b|\bin practice\b|\bexamples?\b"),
+        (
+            "signals",
+            r"\bsignal|\bsignen\b|\bsigns?\b|\bherkennen\b|\bherken je\b|\bhoe weet je\b|\bsymptom|\bwarning|\bred flags?\b|\bdiagnos|\bmeten\b|\bmeet je\b|"
+            r"\bmeasur|\bindicator|\bwanneer .* te (vaag|smal|breed)\b",
+        ),
+        ("research", r"\bonderzoek|\bliteratuur|\btheorie|\bwetenschap|\bwat we weten\b|\bresearch|\bevidence\b|\bstudies\b|\btheory\b|\bliterature\b|\bwhat we know\b"),
+        ("causes", r"^waarom\b|\boorzak|\bredenen\b|\bhoe komt\b|^why\b|\bcauses?\b|\breasons?\b|\broot causes?\b|\bwaar .* vandaan\b|\bwhere .* comes? from\b|\bmislukken\b|\bfail"),
+        (
+            "steps",
+            r"^hoe\b|^how\b|\bstappen|\bstappenplan|\baanpak\b|\bwat werkt\b|\bwat (je|u) (kunt|kan) doen\b|\bwat .* doet\b|\bwat te doen\b|\btips\b|\binterventies\b|"
+            r"\baandachtspunten\b|\brichtlijnen\b|\bwerkvormen\b|\bafspraken\b|\bmaatregelen\b|\bkernactiviteiten\b|\bprincipes\b|\bbouwstenen\b|"
+            r"\bsteps?\b|\bwhat to do\b|\bwhat works\b|\bbuilding\b|\bdesigning\b|\bguidelines\b|\bpractices\b|\bprinciples\b|\bapproach\b|\binterventions\b|"
+            r"\bmaking .* work\b|\bgetting .* right\b|\brules\b|\btools\b|\binstrumenten\b|\broadmap\b|\bladder\b|\bcompetenc|\bbuilding blocks\b|\bzo (combineer|pak|maak|bouw)",
+        ),
+    )
+)
+
+_IMPERATIVE_NL = frozenset(
+    """zorg maak leg laat kies bespreek organiseer geef houd spreek bouw begin stel werk zet vraag neem
+    betrek deel plan benoem gebruik roteer investeer breng vier wees ga kijk schrijf toets evalueer
+    voorkom vermijd beperk creëer""".split()
+)
+_IMPERATIVE_EN = frozenset(
+    """make set build keep agree hold use start give name choose define write share plan treat ask let
+    involve invest check review create separate close send avoid limit celebrate be do don't never always
+    focus bring appoint assign measure document""".split()
+)
+_AUTHOR_YEAR = re.compile(r"\b[A-Z][a-zà-ÿ]+(?: (?:&|en|and) [A-Z][a-zà-ÿ]+)?(?: et al\.)?,? \(?(?:19|20)\d\d\b")
+
+
+def _imperative(text: str) -> bool:
+    w = words(text[:40])
+    return bool(w) and (w[0] in _IMPERATIVE_NL or w[0] in _IMPERATIVE_EN)
+
+
+def section_role(heading: str, units: Sequence[Unit], *, first: bool = False) -> str:
+    """The role of a section from its own heading, then from its content.
+
+    `heading` is the section's path ('Parent > Child'); the child decides first, then the parent.
+    `first` marks the document's opening section (the text before the first heading).
+    """
+    parts = [p.strip() for p in heading.split(" > ") if p.strip()]
+    for part in reversed(parts):
+        for role, pattern in _HEADING_ROLES:
+            if pattern.search(part):
+                return role
+    if not parts and first:
+        return "intro"
+    listed = [u for u in units if u.kind != "para"]
+    if units and sum(u.is_question for u in units) >= max(2, 0.6 * len(units)):
+        return "checklist"
+    if len(listed) >= 3 and (sum(u.kind == "step" for u in listed) >= 3 or sum(_imperative(u.text) for u in listed) >= 0.5 * len(listed)):
+        return "steps"
+    text = " ".join(u.text for u in units)
+    if len(_AUTHOR_YEAR.findall(text)) >= 2:
+        return "research"
+    return "intro" if first else "background"

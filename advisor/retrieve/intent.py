@@ -1,0 +1,69 @@
+"""What the person wants from a question: what to do, why, how to tell, what research says, which
+options, what something is. Rules on the question's words, in Dutch and English; short keyword
+queries ("vertrouwen topteam", "escalation ladder") count as asking what to do.
+
+The intent says which section roles (`advisor.ingest.structure.ROLES`) answer it best.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+
+Intent = Literal["how", "why", "signals", "research", "options", "what"]
+
+_PATTERNS: tuple[tuple[Intent, re.Pattern[str]], ...] = tuple(
+    (intent, re.compile(pattern, re.IGNORECASE))
+    for intent, pattern in (
+        (
+            "signals",
+            r"\bhoe (weet|merk|zie|herken|meet) (ik|je|u|we|wij)|\bwaaraan (herken|zie|merk)|\baan welke signalen\b|\bwelke signalen\b|\bsymptom|\bherkennen\b|"
+            r"\bhow (do|can|would|will) (i|we|you) (know|tell|recogni[sz]e|spot|see|measure)|\bwarning signs?\b|\bsigns? (of|that)\b|\bred flags?\b|"
+            r"\bhoe gezond\b|\bhow healthy\b|\bis (ons|het) doel te\b",
+        ),
+        ("research", r"\bonderzoek|\bwetenschap|\bstudies?\b|\bliteratuur|\btheorie|\bresearch|\bevidence\b|\bliterature\b|\btheory\b|\bscientific\b|\bacademic"),
+        ("why", r"^\s*(waarom|why)\b|\bwaarom\b|\bhoe komt (het|dat)\b|\boorza|\bwhy\b|\bwhat causes\b|\bcauses?\b|\breasons?\b|\bredenen?\b|\bwat gaat er mis\b|\bwhat is going wrong\b|\bgoes wrong\b"),
+        ("options", r"\bwelke (vormen|opties|modellen|mogelijkheden|soorten|varianten|keuzes)\b|\bwhich (options|forms|models|types|kinds)\b|\b(options|alternatives|alternatieven)\b|\bwhat (kinds|types|forms) of\b"),
+        (
+            "how",
+            r"\bhoe\b|\bwat (kan|kun|moet|moeten|doe|doen|zou) (ik|je|u|we|wij)\b|\bwat (kan|kun|moet) (ik|je|u|we) doen\b|\bwelke (stappen|concrete|acties|maatregelen|afspraken|competenties|instrumenten)\b|"
+            r"\btips?\b|\baanpak\b|\bhow\b|\bwhat (should|can|could|do|must) (i|we|you)\b|\bwhat steps\b|\bwhich (steps|competencies|tools|rules)\b|\badvice\b|\bbest way\b|\bhet beste\b",
+        ),
+        ("what", r"^\s*(wat is|wat zijn|wat betekent|what is|what are|what does .* mean|define|definitie)\b|\bwat houdt .* in\b|\bwat bedoel"),
+    )
+)
+
+# The roles that answer each intent, best first; a role outside the list is a weaker fit.
+PREFERRED_ROLES: dict[Intent, tuple[str, ...]] = {
+    "how": ("steps", "dos_donts"),
+    "why": ("causes", "background", "research"),
+    "signals": ("signals", "checklist", "dos_donts"),
+    "research": ("research", "background"),
+    "options": ("steps", "background"),
+    "what": ("background", "intro", "research"),
+}
+
+# Roles that are rarely an answer in themselves: a case, a list of questions, the opening.
+WEAK_ROLES = frozenset({"example", "checklist", "intro", "references"})
+
+
+def question_intent(question: str) -> Intent:
+    """The intent of a question; a short query without a question word asks what to do."""
+    text = question.strip()
+    for intent, pattern in _PATTERNS:
+        if pattern.search(text):
+            return intent
+    # Anything else ("welke interventies werken?", "so what concrete steps?", "vertrouwen topteam")
+    # asks an advisor what to do.
+    return "how"
+
+
+def role_fit(intent: Intent, role: str) -> float:
+    """How well a section of `role` answers a question of `intent`: 1 best, 0 neutral, below 0 weak."""
+    preferred = PREFERRED_ROLES[intent]
+    if role in preferred:
+        return 1.0 - 0.3 * preferred.index(role)
+    if role in WEAK_ROLES and not (intent == "signals" and role == "checklist"):
+        return -1.0 if role == "references" else -0.5
+    return 0.0

@@ -1,0 +1,141 @@
+"""Index-time structure: units, section roles, question intent, and points that stand alone."""
+
+from __future__ import annotations
+
+from advisor.answer.points import defect, section_candidates
+from advisor.core.types import Chunk, Document, Piece
+from advisor.ingest.chunking import chunk_document
+from advisor.ingest.structure import parse_units, section_role
+from advisor.retrieve.intent import question_intent, role_fit
+
+
+def _lines(text: str) -> list[tuple[str, int | None]]:
+    return [(line, None) for line in text.split("\n")]
+
+
+STEPS = """Je kunt wij-zij-denken niet afschaffen. Deze stappen helpen:
+1. Organiseer echte samenwerking. Laat mensen van beide organisaties samen aan een product werken.
+2. Roteer mensen. Laat medewerkers een periode bij de partner werken of meelopen.
+3. Spreek een feitenregel af. Incidenten worden eerst met de partner zelf besproken."""
+
+
+def test_numbered_steps_keep_their_number_name_and_lead_in() -> None:
+    units = parse_units(_lines(STEPS))
+    assert [u.kind for u in units] == ["para", "step", "step", "step"]
+    assert [u.number for u in units[1:]] == [1, 2, 3]
+    assert [u.name for u in units[1:]] == ["Organiseer echte samenwerking.", "Roteer mensen.", "Spreek een feitenregel af."]
+    assert {u.lead for u in units[1:]} == {"Deze stappen helpen:"}
+
+
+def test_a_paragraph_ends_a_list_and_its_lead_in() -> None:
+    units = parse_units(_lines("Let op:\n- Een signaal dat ertoe doet en lang genoeg is.\nDaarna een gewone alinea.\n- Los item zonder aanloop."))
+    assert [u.lead for u in units] == ["", "Let op:", "", ""]
+
+
+def test_roles_from_headings_in_both_languages() -> None:
+    assert section_role("Hoe je de stip samen formuleert", []) == "steps"
+    assert section_role("Building the escalation ladder", []) == "steps"
+    assert section_role("Signalen dat wij-zij-denken de samenwerking ondermijnt", []) == "signals"
+    assert section_role("Warning signs that you are in a vicious circle", []) == "signals"
+    assert section_role("Waarom ketensamenwerking zo vaak vastloopt", []) == "causes"
+    assert section_role("Checklist voor de alliantiemanager", []) == "checklist"
+    assert section_role("Voorbeeld (fictief): de scale-up en de energiereus", []) == "example"
+    assert section_role("Wat het onderzoek laat zien over succespercentages", []) == "research"
+    assert section_role("Do's en don'ts", []) == "dos_donts"
+    assert section_role("Typical pitfalls", []) == "dos_donts"
+    assert section_role("References", []) == "references"
+    # "Bronnen van macht" is about sources of power, not a reference list; "grootte" holds no "root"
+    assert section_role("Bronnen van macht in een samenwerking", []) != "references"
+    assert section_role("Macht is afhankelijkheid, niet grootte", []) == "background"
+
+
+def test_roles_from_content_where_a_document_has_no_headings() -> None:
+    questions = parse_units(_lines("- Weet ik wat de partner nodig heeft?\n- Spreken we elkaar vaak genoeg?\n- Is het doel helder?"))
+    assert section_role("", questions) == "checklist"
+    assert section_role("", parse_units(_lines(STEPS))) == "steps"
+    imperatives = parse_units(_lines("- Zorg voor een trekker met tijd.\n- Werk met echte vraagstukken.\n- Geef de groep een eigen budget."))
+    assert section_role("", imperatives) == "steps"
+    research = parse_units(_lines("Gulati (1995) vond dat herhaalde allianties vertrouwen opbouwen. Kale en Singh (2007) lieten zien dat leren telt."))
+    assert section_role("", research) == "research"
+    assert section_role("", parse_units(_lines("Een gewone alinea over samenwerking.")), first=True) == "intro"
+
+
+def test_question_intent_in_both_languages_and_for_keyword_queries() -> None:
+    assert question_intent("Hoe voorkom ik dat wij-zij-denken de samenwerking ondermijnt?") == "how"
+    assert question_intent("Wat kan ik doen als de partner afspraken niet nakomt?") == "how"
+    assert question_intent("How do I set up an escalation procedure?") == "how"
+    assert question_intent("Waarom komt zo'n ketensamenwerking niet van de grond?") == "why"
+    assert question_intent("Why do alliances fail?") == "why"
+    assert question_intent("Hoe weet ik of ons doel te vaag is?") == "signals"
+    assert question_intent("How can I tell whether a partner is playing power games?") == "signals"
+    assert question_intent("Wat zegt het onderzoek over succespercentages van allianties?") == "research"
+    assert question_intent("What does research say about alliance functions?") == "research"
+    assert question_intent("Welke vormen van governance zijn er voor netwerken?") == "options"
+    assert question_intent("Wat is een netwerkadministratieorganisatie?") == "what"
+    assert question_intent("escalation ladder") == "how"
+    assert question_intent("vertrouwen topteam") == "how"
+
+
+def test_role_fit_prefers_the_role_that_answers_the_intent() -> None:
+    assert role_fit("how", "steps") > role_fit("how", "background") > role_fit("how", "example")
+    assert role_fit("signals", "signals") > role_fit("signals", "steps")
+    assert role_fit("signals", "checklist") > 0  # questions to ask yourself do tell
+    assert role_fit("why", "causes") > role_fit("why", "steps")
+    assert role_fit("research", "references") < 0
+
+
+def test_defects_name_what_keeps_a_text_from_standing_alone() -> None:
+    assert defect("Besteed ik ongeveer evenveel tijd aan mijn eigen organisatie als aan de partner?") == "question"
+    assert defect("Dit artikel gaat over waarom horizontale samenwerking stroef loopt.") == "meta"
+    assert defect("This article describes how to design an escalation ladder.") == "meta"
+    assert defect("Wat een leidinggevende doet als hij het hoort") == "heading"
+    assert defect("Een paar werkvormen die in de praktijk werken:") == "lead-in"
+    assert defect("Dat maakt de onderlinge afhankelijkheid concreet zonder dat er een conflict is.") == "fragment"
+    assert defect("Ten tweede rapporteerden zij een hogere tevredenheid bij de partners.") == "fragment"
+    assert defect("goede afspraken, maar in de uitvoering gaat het mis bij de partners.") == "fragment"
+    assert defect("Roteer mensen.") == "short"
+    assert defect("Roteer mensen. Laat medewerkers een periode bij de partner werken of meelopen.") is None
+
+
+def _chunk(text: str, n: int = 0, overlap: int = 0, section: str = "S") -> Chunk:
+    return Chunk(f"c{n}", "a.md", "A", "nl", section, None, n, text, role="steps", overlap=overlap)
+
+
+def test_candidates_are_steps_with_their_names_and_sentences_with_their_antecedent() -> None:
+    text = STEPS + "\nWie de ander kent, herkent karikaturen sneller. Dat maakt het gesprek over beelden makkelijker.\nWat doe je als het misgaat?"
+    cands, is_list = section_candidates([_chunk(text)])
+    assert is_list
+    steps = [c for c in cands if c.kind == "step"]
+    assert [c.name for c in steps] == ["Organiseer echte samenwerking.", "Roteer mensen.", "Spreek een feitenregel af."]
+    assert steps[1].text == "Roteer mensen. Laat medewerkers een periode bij de partner werken of meelopen."
+    sentences = [c.text for c in cands if c.kind == "sentence"]
+    # the sentence that refers back comes with its antecedent; the question and the lead-in never
+    assert "Wie de ander kent, herkent karikaturen sneller. Dat maakt het gesprek over beelden makkelijker." in sentences
+    assert not any(s.endswith("?") or s.endswith(":") for s in sentences)
+    assert all(defect(c.text) in (None,) for c in cands if c.kind == "sentence")
+
+
+def test_a_section_is_read_back_whole_from_overlapping_chunks() -> None:
+    long = "\n".join(f"Zin nummer {i} over samenwerking tussen partners die lang genoeg is om te tellen." for i in range(40))
+    doc = Document("a.md", "A", "nl", (Piece("Intro.", ""), Piece(long, "Lange sectie")), "md")
+    chunks = [c for c in chunk_document(doc, size=300, overlap=120) if c.section == "Lange sectie"]
+    assert len(chunks) > 3 and any(c.overlap for c in chunks)
+    assert "\n".join(c.fresh_text for c in chunks) == long
+    assert {c.role for c in chunks} == {"background"}
+
+
+def test_no_chunk_starts_inside_a_sentence_cut_by_a_page_break() -> None:
+    doc = Document(
+        "a.pdf",
+        "A",
+        "nl",
+        (
+            Piece("Partners maken vaak goede afspraken, maar in de uitvoering", "Afspraken", 3),
+            Piece("gaat het mis. Daarom helpt een vast overleg.", "Afspraken", 4),
+        ),
+        "pdf",
+    )
+    chunks = chunk_document(doc)
+    assert not any(c.text[:1].islower() for c in chunks)
+    assert chunks[0].text.endswith("in de uitvoering gaat het mis.") and chunks[0].page == 3
+    assert chunks[1].text == "Daarom helpt een vast overleg." and chunks[1].page == 4
