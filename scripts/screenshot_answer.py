@@ -1,7 +1,9 @@
-"""The README's chat screenshot: a real answer on the shipped corpus, in a real browser.
+"""The README's chat screenshots: a real answer and a real refusal on the shipped corpus, in a real browser.
 
 Serves the app on the shipped corpus and index (`advisor serve`, building the index when missing),
-asks one question in Debian's Chromium and saves docs/screenshots/chat-answer-sources.png.
+asks in Debian's Chromium and saves docs/screenshots/chat-answer-sources.png (a what-to-do
+question) and docs/screenshots/refusal-suggestions.png (a question near the corpus on something
+no document names).
 
     .venv/bin/python scripts/screenshot_answer.py ["question"]
 """
@@ -20,6 +22,7 @@ from playwright.sync_api import expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "Hoe voorkom ik dat wij-zij-denken de samenwerking ondermijnt?"
+NEAR_TOPIC = "Welk btw-tarief geldt voor de diensten die de partners binnen onze joint venture aan elkaar leveren?"
 
 
 def main() -> None:
@@ -54,6 +57,13 @@ def main() -> None:
             page.wait_for_timeout(1500)
             out = ROOT / "docs" / "screenshots" / "chat-answer-sources.png"
             page.screenshot(path=str(out), full_page=True)
+            page = browser.new_context(locale="nl-NL", viewport={"width": 1400, "height": 1000}).new_page()
+            page.goto(url)
+            page.locator("#question textarea").fill(NEAR_TOPIC)
+            page.locator("#question textarea").press("Enter")
+            expect(page.locator("#sources .src-empty")).to_be_visible(timeout=120_000)
+            page.wait_for_timeout(1000)
+            page.screenshot(path=str(ROOT / "docs" / "screenshots" / "refusal-suggestions.png"), full_page=True)
             browser.close()
         print(f"saved {out.relative_to(ROOT)}")
     finally:

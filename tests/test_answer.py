@@ -192,7 +192,8 @@ def test_uncovered_key_terms() -> None:
     vecs = lambda ts: np.ones((len(ts), 2), np.float32) / np.sqrt(2)  # noqa: E731
     q = np.ones(2, np.float32) / np.sqrt(2)
     borderline = compose("Is een joint venture verplicht volgens IFRS 11?", "nl", q, [Hit(chunk, 1.0, dense_similarity=0.51)], vecs, refusal_threshold=0.5)
-    assert borderline.refused
+    assert borderline.refused and borderline.uncovered == ("IFRS 11",)
+    assert "De bronnen noemen IFRS 11 niet." in borderline.text  # the refusal says what no source names
     clear = compose("Wat is een joint venture, ook voor IFRS 11?", "nl", q, [Hit(chunk, 1.0, dense_similarity=0.9)], vecs, refusal_threshold=0.5)
     assert not clear.refused and clear.uncovered == ("IFRS 11",) and "De bronnen noemen IFRS 11 niet" in clear.text
 

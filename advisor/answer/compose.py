@@ -95,14 +95,19 @@ def nearest_topics(hits: Sequence[Hit], n: int = 3) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def refusal(question: str, language: Language, hits: Sequence[Hit], retrieval_query: str = "", *, near: bool = True) -> Answer:
-    """The refusal; it names the nearest topics the corpus covers only when the question came near them."""
+def refusal(
+    question: str, language: Language, hits: Sequence[Hit], retrieval_query: str = "", *, near: bool = True, uncovered: Sequence[str] = ()
+) -> Answer:
+    """The refusal; it says which key terms no source names, and names the nearest topics the corpus
+    covers only when the question came near them."""
     t = TEXTS[language]
     topics = nearest_topics(hits) if near else ()
     text = t["refusal"]
+    if uncovered:
+        text += f" _{t['not_covered'].format(terms=', '.join(uncovered)).split(';')[0]}._"
     if topics:
         text += "\n\n" + t["nearest"] + "\n" + "\n".join(f"- {x}" for x in topics)
-    return Answer(question, language, text, refused=True, suggestions=topics, retrieval_query=retrieval_query)
+    return Answer(question, language, text, refused=True, suggestions=topics, retrieval_query=retrieval_query, uncovered=tuple(uncovered))
 
 
 def is_covered(hits: Sequence[Hit], threshold: float, floor: float | None = None, keyword_coverage: float = 1.0) -> bool:
@@ -292,7 +297,8 @@ def compose(
         question, hits, refusal_threshold, refusal_floor, refusal_keyword_coverage, known_term, opts.uncovered_margin
     )
     if not covered:
-        return refusal(question, language, hits, retrieval_query, near=is_near(hits, refusal_threshold, refusal_floor))
+        near = is_near(hits, refusal_threshold, refusal_floor)
+        return refusal(question, language, hits, retrieval_query, near=near, uncovered=uncovered)
     sections = _sections(hits, section_of)
     if not sections:
         return refusal(question, language, hits, retrieval_query, near=True)

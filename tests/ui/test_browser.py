@@ -114,7 +114,7 @@ def test_chat_sources_refusal_and_a_reindex_while_chatting(live: LiveApp, tmp_pa
             expect(suggestion).to_be_visible(timeout=30_000)
             expect(page.locator("#sources .src-empty")).to_be_visible()
             topic = suggestion.inner_text().strip()
-            page.screenshot(path=str(SCREENSHOTS / "refusal-suggestions.png"), full_page=True)
+            page.screenshot(path=str(tmp_path / "refusal-suggestions-fixture.png"), full_page=True)
             suggestion.click()
             expect(page.locator("#chat")).to_contain_text(f"What do the sources say about {topic}?", timeout=30_000)
             expect(page.locator("#sources .src-title")).to_have_text("Sources")

@@ -161,10 +161,10 @@ def frame(retrieved: Retrieved) -> Framed:
     return Framed(retrieved, tuple(screened), passages)
 
 
-def refuse(retrieved: Retrieved, threshold: float, floor: float | None) -> Step:
+def refuse(retrieved: Retrieved, threshold: float, floor: float | None, uncovered: Sequence[str] = ()) -> Step:
     request = retrieved.request
     near = is_near(retrieved.hits, threshold, floor)
-    ans = refusal(request.question, request.language, retrieved.hits, retrieved.standalone, near=near)
+    ans = refusal(request.question, request.language, retrieved.hits, retrieved.standalone, near=near, uncovered=uncovered)
     return Step(ans.text, ans)
 
 
@@ -212,9 +212,9 @@ class Generator:
     def _retrieve(self, condensed: Condensed) -> Retrieved:
         return Retrieved(condensed.request, condensed.standalone, self.advisor.retrieve(condensed.standalone))
 
-    def _covered(self, retrieved: Retrieved) -> bool:
+    def _coverage(self, retrieved: Retrieved) -> tuple[bool, tuple[str, ...]]:
         s = self.settings
-        covered, _ = coverage(
+        return coverage(
             retrieved.request.question,
             retrieved.hits,
             s.refusal_threshold,
@@ -222,10 +222,12 @@ class Generator:
             s.refusal_keyword_coverage,
             self.advisor.reader.searcher().knows,
         )
-        return covered
+
+    def _covered(self, retrieved: Retrieved) -> bool:
+        return self._coverage(retrieved)[0]
 
     def _refuse(self, retrieved: Retrieved) -> Step:
-        return refuse(retrieved, self.settings.refusal_threshold, self.settings.refusal_floor)
+        return refuse(retrieved, self.settings.refusal_threshold, self.settings.refusal_floor, self._coverage(retrieved)[1])
 
     def _draft_and_check(self, framed: Framed, config: RunnableConfig) -> Iterator[Step]:
         """Stream the draft as it grows, then the checked answer."""
