@@ -110,6 +110,18 @@ def refusal(
     return Answer(question, language, text, refused=True, suggestions=topics, retrieval_query=retrieval_query, uncovered=tuple(uncovered))
 
 
+def evidence(hits: Sequence[Hit]) -> tuple[float, float]:
+    """(best similarity, best keyword coverage) the refusal rule weighs: a `Passages` carries them
+    from the fused ranking; for a plain list of hits they are the hits' own."""
+    best = getattr(hits, "best_similarity", None)
+    coverage = getattr(hits, "best_coverage", None)
+    if best is None:
+        best = max((h.dense_similarity or 0.0 for h in hits), default=0.0)
+    if coverage is None:
+        coverage = max((h.keyword_coverage for h in hits), default=0.0)
+    return best, coverage
+
+
 def is_covered(hits: Sequence[Hit], threshold: float, floor: float | None = None, keyword_coverage: float = 1.0) -> bool:
     """Does the corpus cover the question? Calibrated on the gold set (scripts/calibrate_refusal.py).
 
@@ -117,16 +129,11 @@ def is_covered(hits: Sequence[Hit], threshold: float, floor: float | None = None
     passage also shares enough of the question's words: near-topic questions (a VAT rate for a
     joint venture) come close in meaning but name things no document names.
     """
-    best = getattr(hits, "best_similarity", None)
-    if best is None:
-        best = max((h.dense_similarity or 0.0 for h in hits), default=0.0)
+    best, coverage = evidence(hits)
     if best >= threshold:
         return True
     if floor is None or best < floor:
         return False
-    coverage = getattr(hits, "best_coverage", None)
-    if coverage is None:
-        coverage = max((h.keyword_coverage for h in hits), default=0.0)
     return coverage >= keyword_coverage
 
 
@@ -354,9 +361,7 @@ def coverage(
     if not hits or not is_covered(hits, threshold, floor, keyword_coverage):
         return False, ()
     uncovered = tuple(uncovered_terms(question, hits, known))
-    best = getattr(hits, "best_similarity", None)
-    if best is None:
-        best = max((h.dense_similarity or 0.0 for h in hits), default=0.0)
+    best, _ = evidence(hits)
     return not (uncovered and best < threshold + uncovered_margin), uncovered
 
 
@@ -364,9 +369,7 @@ def is_near(hits: Sequence[Hit], threshold: float, floor: float | None) -> bool:
     """Is a refused question near what the corpus covers? When its best passage reaches the floor
     (or the threshold, whichever is lower): then the nearest topics are worth naming; for a
     plainly unrelated question they are not."""
-    best = getattr(hits, "best_similarity", None)
-    if best is None:
-        best = max((h.dense_similarity or 0.0 for h in hits), default=0.0)
+    best, _ = evidence(hits)
     return best >= min(threshold, floor if floor is not None else threshold)
 
 

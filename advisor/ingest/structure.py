@@ -60,7 +60,6 @@ def parse_units(lines: Sequence[tuple[str, int | None]]) -> list[Unit]:
     """The units of a section from its lines (text, page), in reading order."""
     out: list[Unit] = []
     lead = ""
-    in_list = False
     for raw, page in lines:
         line = raw.strip()
         if not line:
@@ -68,17 +67,14 @@ def parse_units(lines: Sequence[tuple[str, int | None]]) -> list[Unit]:
         m = _STEP.match(line)
         if m:
             body = m.group(2).strip()
-            out.append(Unit("step", body, lead if in_list or lead else "", _name_of(body), int(m.group(1)), page))
-            in_list = True
+            out.append(Unit("step", body, lead, _name_of(body), int(m.group(1)), page))
             continue
         m = _ITEM.match(line)
         if m:
             body = m.group(1).strip()
             out.append(Unit("item", body, lead, _name_of(body), None, page))
-            in_list = True
             continue
         # A paragraph: it ends a list, and is the lead-in of the next list when it ends in a colon.
-        in_list = False
         lead = split_sentences(line)[-1] if line.endswith(":") else ""
         out.append(Unit("para", line, "", "", None, page))
     return out
