@@ -27,7 +27,15 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 # The thresholds that suit the fake embedder's bag-of-words similarities, and the fixture's chunking:
 # written once, for every fixture that answers with it.
-FAKE_EMBEDDER_SETTINGS = {"refusal_threshold": 0.2, "refusal_floor": 0.1, "chunk_size": 400, "chunk_overlap": 80}
+# A bag of words has no language bias to correct: what the background passages measure on it is
+# shared function words, so the refusal rule judges the raw similarity.
+FAKE_EMBEDDER_SETTINGS = {
+    "refusal_threshold": 0.2,
+    "refusal_floor": 0.1,
+    "chunk_size": 400,
+    "chunk_overlap": 80,
+    "refusal_language_gap": False,
+}
 
 
 class FakeEmbedder:

@@ -232,8 +232,8 @@ class ComposeOptions:
     """How the composer shapes an answer (from `Settings`)."""
 
     max_steps: int = 8  # steps or items of a list section
-    max_points: int = 4  # sentences of a paragraph section
-    sentence_margin: float = 0.05  # a sentence may be this far below the section's best
+    max_points: int = 6  # sentences of a paragraph section
+    sentence_margin: float = 0.08  # a sentence may be this far below the section's best
     also_points: int = 3  # points of a second section
     also_margin: float = 0.04  # a second section must score within this of the first
     fit_weight: float = 0.01  # weight of the section's role fit
@@ -242,6 +242,8 @@ class ComposeOptions:
     language_margin: float = 0.01  # a section in the asker's language wins when this close
     weak_margin: float = 0.03  # a case, checklist or opening gives way to a section this close that answers
     uncovered_margin: float = 0.02  # with an uncovered key term, refuse unless the best passage clears the threshold by this
+    list_sentences: int = 2  # a list section's paragraph sentences this close to its best item join the points
+    parent_details: int = 2  # further sentences of the step the question found, under that step
 
 
 def _where(t: dict, section: _Section) -> str:
@@ -261,7 +263,7 @@ def _score_sections(sections: list[_Section], intent: Intent, opts: ComposeOptio
         )
 
 
-def _pick(sec: _Section, limit_list: int, limit_sentences: int, margin: float) -> list[int]:
+def _pick(sec: _Section, limit_list: int, limit_sentences: int, margin: float, list_sentences: int = 0) -> list[int]:
     """Indices of the section's candidates that become points, in reading order."""
     n = len(sec.candidates)
     if sec.is_list:
@@ -269,6 +271,11 @@ def _pick(sec: _Section, limit_list: int, limit_sentences: int, margin: float) -
         if len(listed) > limit_list:
             best = sorted(listed, key=lambda j: -sec.sims[j])[:limit_list]
             listed = sorted(best)
+        if list_sentences:
+            top = max(sec.sims[j] for j in listed)
+            by_sim = sorted(range(n), key=lambda j: -sec.sims[j])
+            extra = [j for j in by_sim if sec.candidates[j].kind == "sentence" and sec.sims[j] >= top - margin][:list_sentences]
+            listed = sorted(listed + extra)
         return listed
     best_sim = max(sec.sims)
     ranked = [j for j in sorted(range(n), key=lambda j: -sec.sims[j]) if sec.sims[j] >= best_sim - margin][:limit_sentences]
@@ -336,7 +343,7 @@ def compose(
     # the second section too in the asker's language, when one fits about as well
     second = next((sec for sec in near if sec.language == language), near[0] if near else None)
     if section_of is not None and sections_in is not None:
-        whole = _parent_as_list(first, section_of, sections_in, vectorize, question_vec)
+        whole = _parent_as_list(first, section_of, sections_in, vectorize, question_vec, opts.parent_details)
         if whole is not None:
             if second is not None and second.key[1].startswith(whole.key[1] + " > "):
                 second = next((sec for sec in ranked if sec is not first and not sec.key[1].startswith(whole.key[1] + " > ")
@@ -374,11 +381,12 @@ def is_near(hits: Sequence[Hit], threshold: float, floor: float | None) -> bool:
 
 
 def _parent_as_list(
-    sec: _Section, section_of: SectionOf, sections_in: SectionsIn, vectorize: Vectorize, question_vec: np.ndarray
+    sec: _Section, section_of: SectionOf, sections_in: SectionsIn, vectorize: Vectorize, question_vec: np.ndarray, details: int = 0
 ) -> _Section | None:
     """A subsection that is one of three to eight under its parent ("De vier kernactiviteiten >
     Verbinden") stands for the parent: the answer is then the parent's subsections in order, each
-    named by its heading with its first sentence that stands alone."""
+    named by its heading with its first sentence that stands alone; the subsection the question
+    found keeps up to `details` more of its sentences closest to the question, under its step."""
     if " > " not in sec.key[1]:
         return None
     parent = sec.key[1].rsplit(" > ", 1)[0]
@@ -396,8 +404,12 @@ def _parent_as_list(
             continue
         name = key[1].rsplit(" > ", 1)[-1].strip()
         candidates.append(Candidate(first.chunk, first.text, "step", order, name=name))
+        if key == sec.key and details:
+            rest = [(j, c) for j, c in enumerate(sec.candidates) if c.text != first.text and first.text not in c.text]
+            best = sorted(rest, key=lambda jc: -sec.sims[jc[0]])[:details]
+            candidates += [Candidate(c.chunk, c.text, "detail", order, lead=c.lead) for _, c in sorted(best, key=lambda jc: jc[0])]
         chunks += own
-    if len(candidates) < 3:
+    if sum(c.kind == "step" for c in candidates) < 3:
         return None
     sims = [float(x) for x in vectorize([c.text for c in candidates]) @ question_vec]
     return _Section((sec.key[0], parent), sec.rank, sec.doc_rank, chunks, candidates, True, sims, sec.score)
@@ -484,16 +496,25 @@ def _answer(
             p = AnswerPoint(cand.text, (n,), True, sec.role, sec.key[1], cand.chunk.language, cand.kind, lead)
             points.append(p)
             marker = t["marker"] if cand.chunk.language != language else ""
-            number = len([q for q in points if q.section == sec.key[1]]) if numbered else None
+            if cand.kind == "detail":
+                lines.append("   " + _point_line(p, "", None, marker, joined))
+                continue
+            if numbered and cand.kind == "sentence":
+                # a list section's own paragraph (its introduction or close) stays a paragraph
+                prose = _point_line(p, "", None, marker, joined)[2:]
+                lines.extend(([""] if lines and lines[-1] else []) + [prose, ""])
+                continue
+            number = len([q for q in points if q.section == sec.key[1] and q.kind not in ("detail", "sentence")]) if numbered else None
             lines.append(_point_line(p, cand.name, number, marker, joined))
 
-    picked = _pick(first, opts.max_steps, opts.max_points, opts.sentence_margin)
+    picked = _pick(first, opts.max_steps, opts.max_points, opts.sentence_margin, opts.list_sentences)
     lead_n = numbers.cite(first.candidates[picked[0]].chunk)
     lead = f"**{t['frame'][intent]}**, {t['according'].format(where=_where(t, first))} [{lead_n}]:"
     lines += [lead, ""]
-    list_lead = first.candidates[picked[0]].lead if first.is_list else ""
+    listed = [j for j in picked if first.candidates[j].kind != "sentence"]
+    list_lead = first.candidates[listed[0]].lead if first.is_list and listed else ""
     shown = ""
-    if list_lead and len(list_lead) <= 240 and all(first.candidates[j].lead == list_lead for j in picked):
+    if list_lead and len(list_lead) <= 240 and all(first.candidates[j].lead == list_lead for j in listed):
         lead_chunk = first.candidates[picked[0]].chunk
         lines += [f"{list_lead} [{numbers.cite(lead_chunk)}]", ""]
         numbers.highlights[lead_chunk.id].append(list_lead)

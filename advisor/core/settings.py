@@ -106,6 +106,22 @@ class Settings(BaseSettings):
     language_centring: float = Field(
         1.0, description="How much of each language's mean similarity is subtracted (0 = none, 1 = all)."
     )
+    language_centring_source: Literal["corpus", "background"] = Field(
+        "background",
+        description=(
+            "What centring subtracts: 'corpus' the build's own per-language mean where every language has "
+            "enough chunks (else the background passages'), 'background' always the mean of the generic "
+            "background passages (advisor/index/background.yaml)."
+        ),
+    )
+    refusal_language_gap: bool = Field(
+        True,
+        description=(
+            "Judge a passage in the other language with the question's language gap added (measured on the "
+            "background passages), so that the refusal threshold holds for cross-language questions and "
+            "one-language corpora alike."
+        ),
+    )
     dense_glossary_expansion: bool = Field(
         True,
         description=(
@@ -129,9 +145,9 @@ class Settings(BaseSettings):
     )
     refusal_keyword_coverage: float = Field(0.25, description="See refusal_floor.")
     sentence_margin: float = Field(
-        0.05, description="From a section of paragraphs, a sentence may be at most this far below its best sentence's similarity."
+        0.08, description="From a section of paragraphs, a sentence may be at most this far below its best sentence's similarity."
     )
-    max_points: int = Field(4, description="Most sentences an extractive answer takes from a section of paragraphs.")
+    max_points: int = Field(6, description="Most sentences an extractive answer takes from a section of paragraphs.")
     max_steps: int = Field(8, description="Most steps or items an extractive answer takes from a list section.")
 
     # Chroma

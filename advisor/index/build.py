@@ -29,6 +29,7 @@ import numpy as np
 from advisor.core.fsutil import sha256_file
 from advisor.core.types import Chunk
 from advisor.embedding.models import CachedEmbedder, EmbeddingCache, load_embedder, model_name
+from advisor.index.background import background_passages
 from advisor.index.keyword import BM25Index
 from advisor.index.layout import (
     layout_ok,
@@ -196,6 +197,7 @@ class Embedded:
     embedded: int
     cached: int
     seconds: float
+    background: dict[str, np.ndarray] = field(default_factory=dict)  # vectors of the background passages, per language
 
 
 @dataclass(frozen=True)
@@ -232,7 +234,7 @@ def build_index(
         loaded = _load(settings, plan, _previous_chunks(index_dir, plan), notify)
         chunks = _all_chunks(loaded)
         embedded = _embed(settings, index_dir, chunks, notify, embedder, load)
-        stored = _store_and_verify(settings, build_id, bdir, chunks, embedded.vectors, notify, vector_backend)
+        stored = _store_and_verify(settings, build_id, bdir, chunks, embedded, notify, vector_backend)
         report = _report(build_id, plan, loaded, embedded, stored, time.perf_counter() - t0)
         info = _build_info(build_id, plan, loaded, embedded, stored, report)
         _publish(index_dir, bdir, build_id, plan.previous_build, info, stored.backend, embedded.cache)
@@ -398,7 +400,18 @@ def _embed(
         notify("embedding", done, len(chunks))
 
     vectors = cached.embed_documents([c.embed_text for c in chunks], progress=tick)
-    return Embedded(vectors, inner, cache, cached.embedded, cached.cached, time.perf_counter() - t)
+    # The background passages: embedded once per model (then from the cache), for the build's
+    # language statistics (see `save_language_stats`); a cache view of its own, so the build's
+    # counts stay those of its chunks.
+    own = CachedEmbedder(inner, cache)
+    passages = background_passages()
+    total = sum(len(texts) for texts in passages.values())
+    notify("background", 0, total)
+    background: dict[str, np.ndarray] = {}
+    for lang, texts in passages.items():
+        background[lang] = own.embed_documents(texts)
+        notify("background", sum(len(v) for v in background.values()), total)
+    return Embedded(vectors, inner, cache, cached.embedded, cached.cached, time.perf_counter() - t, background)
 
 
 def _store_and_verify(
@@ -406,16 +419,17 @@ def _store_and_verify(
     build_id: str,
     bdir: Path,
     chunks: list[Chunk],
-    vectors: np.ndarray,
+    embedded: Embedded,
     notify: Progress,
     vector_backend: VectorBackend | None,
 ) -> Stored:
     """Store vectors in the backend, chunks and BM25 beside them; verify before anyone can see it."""
+    vectors = embedded.vectors
     t = time.perf_counter()
     backend = vector_backend or vector_backend_for(settings)
     notify("storing", 0, len(chunks))
     backend.write(build_id, bdir, chunks, vectors, settings.ef_search)
-    write_build_files(bdir, chunks, vectors)
+    write_build_files(bdir, chunks, vectors, embedded.background)
     notify("storing", len(chunks), len(chunks))
     storing = time.perf_counter() - t
 
@@ -509,20 +523,21 @@ def _progress_file_writer(index_dir: Path, progress: Progress | None) -> Progres
     return notify
 
 
-def write_build_files(bdir: Path, chunks: list[Chunk], vectors: np.ndarray) -> None:
+def write_build_files(bdir: Path, chunks: list[Chunk], vectors: np.ndarray, background: dict[str, np.ndarray] | None = None) -> None:
     """What a build keeps beside its vectors: the chunks, BM25, per-language means, the vectors themselves."""
 
     with (bdir / "chunks.jsonl").open("w") as f:
         for c in chunks:
             f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
     BM25Index.build(chunks).save(bdir / "bm25.pkl")
-    save_language_stats(bdir / "language_stats.npz", chunks, vectors)
+    save_language_stats(bdir / "language_stats.npz", chunks, vectors, background or {})
     np.save(bdir / "vectors.npy", np.asarray(vectors, dtype=np.float32).reshape(len(chunks), -1))
 
 
-def save_language_stats(path: Path, chunks: list[Chunk], vectors: np.ndarray) -> None:
-    """Per-language mean of the chunk vectors (see `retrieval.LanguageStats`)."""
-    stats: dict[str, np.ndarray] = {}
+def save_language_stats(path: Path, chunks: list[Chunk], vectors: np.ndarray, background: dict[str, np.ndarray]) -> None:
+    """Per-language means of the chunk vectors and of the background passages' vectors (see
+    `retrieve.search.LanguageStats`)."""
+    stats: dict[str, np.ndarray] = {f"background_{lang}_mean": v.astype(np.float64).mean(axis=0) for lang, v in background.items() if len(v)}
     for lang in ("nl", "en"):
         rows = [i for i, c in enumerate(chunks) if c.language == lang]
         if len(rows) >= 2:

@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 # How a build is laid out. 2: one vector collection per chunk language (ranking centres each
 # language on its own, and a filtered search is ~100x slower than a plain one at 100k chunks),
 # and the vectors as vectors.npy beside chunks.jsonl. 3: chunks carry their section's role and
-# their overlap with the previous chunk. A build of another layout is not opened.
-LAYOUT = 3
+# their overlap with the previous chunk. 4: language_stats.npz also holds the means of the
+# background passages (advisor.index.background). A build of another layout is not opened.
+LAYOUT = 4
 
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)

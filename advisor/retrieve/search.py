@@ -47,18 +47,35 @@ class LanguageStats:
 
     multilingual-e5-small scores a passage higher when it shares the question's language, so an
     English question ranks loosely related English passages above the Dutch passage that answers
-    it. The similarity of a query q to an average chunk of one language is q.m, with m that
-    language's mean chunk vector: ranking by s - q.m compares passages of both languages on the
-    same footing. (Dividing by the spread as well was measured and ranked worse.)
+    it. The similarity of a query q to an average passage of one language is q.m, with m that
+    language's mean vector: ranking by s - q.m compares passages of both languages on the same
+    footing. (Dividing by the spread as well was measured and ranked worse.)
+
+    Two means per language: the build's own chunks (`mean`), and the generic background passages
+    (`background`, see `advisor.index.background`), which exist for both languages whatever the
+    corpus holds. A corpus mean is used only where its language has enough chunks to be a mean;
+    otherwise the background one.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, counts: dict[str, int] | None = None, source: str = "corpus") -> None:
         self.mean: dict[str, np.ndarray] = {}
+        self.background: dict[str, np.ndarray] = {}
+        corpus: dict[str, np.ndarray] = {}
         if path.exists():
             with np.load(path) as data:
                 for lang in ("nl", "en"):
                     if f"{lang}_mean" in data:
-                        self.mean[lang] = data[f"{lang}_mean"].astype(np.float32)
+                        corpus[lang] = data[f"{lang}_mean"].astype(np.float32)
+                    if f"background_{lang}_mean" in data:
+                        self.background[lang] = data[f"background_{lang}_mean"].astype(np.float32)
+        # One kind of mean for all languages, or the scales differ: the corpus's own only when
+        # every language it holds has MIN_CENTRING_CHUNKS chunks (a mean of a handful of chunks is
+        # the mean of their topic, not of the language).
+        enough = counts is not None and all(n >= MIN_CENTRING_CHUNKS for n in counts.values()) and set(counts) <= set(corpus)
+        if source == "corpus" and (enough or not self.background):
+            self.mean = corpus
+        else:
+            self.mean = dict(self.background)
 
     @property
     def languages(self) -> list[str]:
@@ -67,6 +84,16 @@ class LanguageStats:
     def offset(self, qvec: np.ndarray, lang: str, strength: float = 1.0) -> float:
         """What centring subtracts from the similarities of `lang` chunks to this query."""
         return strength * float(qvec @ self.mean[lang]) if lang in self.mean else 0.0
+
+    def language_gap(self, qvec: np.ndarray, lang: str) -> float:
+        """How much lower the model scores `lang` text for this query than text in the query's own
+        language, whatever it says (0 for the query's own language): measured on the background
+        passages, so the same on every corpus. Adding it to a similarity puts passages of both
+        languages on one scale for the refusal rule."""
+        if lang not in self.background:
+            return 0.0
+        own = max(float(qvec @ m) for m in self.background.values())
+        return own - float(qvec @ self.background[lang])
 
 
 def search_text(query: str, settings: Settings) -> str:
@@ -97,7 +124,7 @@ class Searcher:
         self.collections = vector_backend_for(settings).collections(build_id, bdir)
         self.counts = {lang: col.count() for lang, col in self.collections.items()}  # a build never changes
         self.chunk_vectors = np.load(bdir / "vectors.npy", mmap_mode="r")
-        self.language_stats = LanguageStats(bdir / "language_stats.npz")
+        self.language_stats = LanguageStats(bdir / "language_stats.npz", self.counts, settings.language_centring_source)
 
     def dense(self, qvec: np.ndarray, k: int) -> list[tuple[int, float, float]]:
         """(chunk index, cosine similarity, ranking score) best first.
@@ -125,12 +152,18 @@ class Searcher:
         return {lang: self.language_stats.offset(qvec, lang, self.settings.language_centring) for lang in self.collections}
 
     def sentence_offsets(self, qvec: np.ndarray) -> dict[str, float]:
-        """Language centring for the composer's sentence scores: only where every language has
-        MIN_CENTRING_CHUNKS chunks, since a mean over a handful of chunks moves scores more than the
-        bias it removes (a small or nearly one-language corpus)."""
-        if min(self.counts.values(), default=0) < MIN_CENTRING_CHUNKS:
-            return {}
+        """Language centring for the composer's sentence scores: as retrieval centres (a small or
+        nearly one-language corpus is centred on the background passages, see `LanguageStats`)."""
         return self.language_offsets(qvec)
+
+    def comparable_similarity(self, hit: Hit, qvec: np.ndarray) -> float:
+        """A hit's similarity to the question as asked, on one scale for both languages: the
+        question's language gap to the hit's language is added (`LanguageStats.language_gap`).
+        The refusal rule compares this with its threshold."""
+        sim = hit.dense_similarity or 0.0
+        if not self.settings.refusal_language_gap:
+            return sim
+        return sim + self.language_stats.language_gap(qvec, hit.chunk.language)
 
     def keyword(self, query: str, k: int) -> list[tuple[int, float, float]]:
         return [(h.index, h.score, h.coverage) for h in self.bm25.search(query_terms(query), k)]
@@ -209,9 +242,10 @@ class Searcher:
             chosen, capped = self._measured_against(chosen, qvec), self._measured_against(capped, qvec)
         # Whether the corpus covers the question is judged on the best chunks fusion found, before
         # sections are chosen (the refusal rule is calibrated on them).
+        judge = qvec if qvec is not None else svec
         return Passages(
             chosen,
-            best_similarity=max((h.dense_similarity or 0.0 for h in capped), default=0.0),
+            best_similarity=max((self.comparable_similarity(h, judge) for h in capped), default=0.0),
             best_coverage=max((h.keyword_coverage for h in capped), default=0.0),
         )
 
