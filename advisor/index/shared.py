@@ -359,12 +359,13 @@ class ServerStore(BuildStore):
         return data
 
     def info(self, build_id: str) -> dict[str, Any]:
-        got = self._infos.get(build_id)
+        got = self._infos.get(build_id)  # a build never changes: its info is read once
         if got is None:
             got = json.loads(self._get_file(build_id, "build.json"))
-            if len(self._infos) >= 4:
-                self._infos.pop(next(iter(self._infos)))
-            self._infos[build_id] = got
+            with self._client_lock:
+                while len(self._infos) >= 4:
+                    self._infos.pop(next(iter(self._infos)))
+                self._infos[build_id] = got
         return got
 
     def _records(self, build_id: str, n: int) -> tuple[list[Chunk], np.ndarray]:
