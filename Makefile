@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-slow install system-deps index eval corpus bench clean
+.PHONY: run test test-slow install system-deps index eval corpus bench clean nodes
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -24,6 +24,11 @@ index: $(STAMP)
 
 eval: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/advisor eval
+
+# More than one machine, on this one and on loopback (README): a Chroma server on :8000, a one-shot
+# indexer, two app nodes on :7861 and :7862 with empty index folders under .nodes/. Ctrl-C stops it.
+nodes: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python scripts/nodes.py
 
 # Debian's chromium for the browser tests (never a browser download by a test tool).
 system-deps:

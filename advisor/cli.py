@@ -1,4 +1,4 @@
-"""The `advisor` command: index, ask, status, rollback, eval, serve, bench.
+"""The `advisor` command: index, ask, status, rollback, prune, eval, serve, bench.
 
 Exit codes: 0 success; 1 unexpected error; 2 usage error; 3 no index yet;
 4 an evaluation below its bars; 75 another index build is running.
@@ -165,28 +165,31 @@ def ask(settings: Any, question: str | None, as_json: bool, history: tuple[str, 
 @_common
 def status(settings: Any, as_json: bool) -> None:
     """Show the current build: documents, chunks, model, when built."""
-    from advisor.index.layout import current_build_id, index_is_building, previous_build_id, read_build_info
+    from advisor.index.stores import open_store
 
-    index_dir = Path(settings.index_dir)
-    build = current_build_id(index_dir)
+    store = open_store(settings)
+    build = store.current(fresh=True)
     if build is None:
         if as_json:
-            click.echo(json.dumps({"build": None, "building": index_is_building(index_dir)}))
+            click.echo(json.dumps({"build": None, "building": store.is_building()}))
         else:
             click.echo("No index yet: run 'advisor index'.")
         sys.exit(EXIT_NO_INDEX)
-    info = read_build_info(index_dir, build)
+    info = store.info(build)
     out = {
         "build": build,
-        "previous": previous_build_id(index_dir),
+        "previous": store.previous(),
         "created": info["created"],
         "model": info["model"],
         "backend": info.get("backend", "embedded"),
         "documents": info["documents"],
         "chunks": info["chunks"],
         "failed": [{"source": f["source"], "reason": f["reason"]} for f in info.get("failed", [])],
-        "building": index_is_building(index_dir),
+        "building": store.is_building(),
     }
+    progress = store.progress() if out["building"] else None
+    if progress is not None:
+        out["progress"] = progress
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False))
         return
@@ -196,18 +199,20 @@ def status(settings: Any, as_json: bool) -> None:
     if out["previous"]:
         click.echo(f"previous:  {out['previous']} (advisor rollback)")
     if out["building"]:
-        click.echo("a new build is being made now")
+        p = out.get("progress") or {}
+        where = f" ({p.get('stage')} {p.get('done')}/{p.get('total')})" if p.get("total") else ""
+        click.echo(f"a new build is being made now{where}")
 
 
 @main.command()
 @_common
 def rollback(settings: Any) -> None:
-    """Make the previous build current again."""
-    from advisor.index.build import rollback as do_rollback
+    """Make the previous build current again (on a Chroma server: for every app node)."""
     from advisor.index.layout import IndexBusyError
+    from advisor.index.stores import open_store
 
     try:
-        build = do_rollback(Path(settings.index_dir))
+        build = open_store(settings).rollback()
     except IndexBusyError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_BUSY)
@@ -215,6 +220,23 @@ def rollback(settings: Any) -> None:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     click.echo(f"Build {build} is current again.")
+
+
+@main.command()
+@_common
+def prune(settings: Any) -> None:
+    """Remove every build but the current and the previous one (what crashed builds left)."""
+    from advisor.index.layout import IndexBusyError
+    from advisor.index.stores import open_store
+
+    store = open_store(settings)
+    try:
+        with store.writer():
+            dropped = store.prune({b for b in (store.current(fresh=True), store.previous()) if b})
+    except IndexBusyError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_BUSY)
+    click.echo(f"Removed {len(dropped)} build(s){': ' + ', '.join(dropped) if dropped else ''}.")
 
 
 @main.command("eval")
@@ -230,7 +252,7 @@ def eval_cmd(settings: Any, questions_path: Path, report_dir: Path | None, out: 
     from tqdm import tqdm
 
     from advisor.evaluate import below_bars, compare, format_table, latest_report, load_questions, parse_bars, run_eval
-    from advisor.index.layout import current_build_id, read_build_info
+    from advisor.index.stores import open_store
     from advisor.retrieve.search import NoIndexError
 
     try:
@@ -238,11 +260,12 @@ def eval_cmd(settings: Any, questions_path: Path, report_dir: Path | None, out: 
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     index_dir = Path(settings.index_dir)
-    build = current_build_id(index_dir)
+    store = open_store(settings)
+    build = store.current()
     if build is None:
         click.echo("error: there is no index yet: run 'advisor index' first", err=True)
         sys.exit(EXIT_NO_INDEX)
-    languages = {src: m["language"] for src, m in read_build_info(index_dir, build)["manifest"].items()}
+    languages = {src: m["language"] for src, m in store.info(build)["manifest"].items()}
     questions = load_questions(questions_path, languages)[:limit]
     try:
         advisor = _services(settings).advisor

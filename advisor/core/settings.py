@@ -152,7 +152,22 @@ class Settings(BaseSettings):
 
     # Chroma
     chroma_server_url: str | None = Field(
-        None, description="Use a Chroma server (e.g. http://127.0.0.1:8000) instead of the embedded client."
+        None,
+        description=(
+            "Use a Chroma server (e.g. http://127.0.0.1:8000) instead of the embedded client: the whole build, "
+            "the current-build pointer and the build lease live in the server, and app nodes keep only a cache."
+        ),
+    )
+    chroma_lease_seconds: float = Field(
+        30.0,
+        description=(
+            "With a Chroma server: how long the build lease (one index build at a time across machines) "
+            "outlives a builder that stopped renewing it. The builder renews it every few seconds; machines' "
+            "clocks must agree to well within this."
+        ),
+    )
+    chroma_poll_seconds: float = Field(
+        1.0, description="With a Chroma server: how often an app node reads the current-build pointer (at most)."
     )
 
     # LLM (optional)

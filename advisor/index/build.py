@@ -1,22 +1,19 @@
 """Build an index of the corpus: a fresh, verified build that becomes current atomically.
 
     scan -> diff with the current manifest -> load + chunk changed files -> embed (cache first)
-         -> store in Chroma + BM25 -> verify -> switch CURRENT -> prune old builds
+         -> store in Chroma + BM25 -> verify -> switch the pointer -> prune old builds
 
-Readers only ever open the build that CURRENT names, and CURRENT changes by `os.replace`,
-so a reader sees the old build or the new one, never half of one. One writer at a time
-(an exclusive lock); a crashed build leaves a directory that is never current and is
-cleaned up by the next build.
+Where the build goes is the store's business (`advisor.index.stores`): the index folder, where
+`CURRENT` changes by `os.replace`, or a Chroma server, where one pointer record changes. Either
+way readers only open the build the pointer names, so they see the old build or the new one,
+never half of one. One writer at a time (a lock, or a lease across machines); a crashed build
+leaves files that are never current and are cleaned up by the next build.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
-import os
 import secrets
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -32,20 +29,15 @@ from advisor.embedding.models import CachedEmbedder, EmbeddingCache, load_embedd
 from advisor.index.background import background_passages
 from advisor.index.keyword import BM25Index
 from advisor.index.layout import (
-    layout_ok,
     LAYOUT,
+    BuildStore,
     IndexVerifyError,
     Progress,
-    atomic_write,
-    builds_dir,
-    current_build_id,
-    index_lock,
-    load_build_chunks,
-    previous_build_id,
-    read_build_info,
-    switch_current,
+    layout_ok,
+    write_chunk_files,
 )
-from advisor.index.vectors import VectorBackend, vector_backend_for
+from advisor.index.stores import FolderStore, open_store
+from advisor.index.vectors import VectorBackend
 from advisor.ingest.chunking import chunk_document
 from advisor.ingest.loaders import LOADERS, LoadError
 from advisor.ingest.sandbox import GuardedLoader
@@ -137,15 +129,6 @@ def _new_build_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
 
-def _prune(index_dir: Path, keep: set[str]) -> None:
-    bdir = builds_dir(index_dir)
-    if not bdir.exists():
-        return
-    for d in bdir.iterdir():
-        if d.name not in keep:
-            shutil.rmtree(d, ignore_errors=True)
-
-
 @dataclass(frozen=True)
 class Plan:
     """The corpus diffed against the current build's manifest: what to load, keep and report."""
@@ -215,8 +198,9 @@ def build_index(
     progress: Progress | None = None,
     vector_backend: VectorBackend | None = None,
     load: Callable[[], Embedder] | None = None,
+    store: BuildStore | None = None,
 ) -> IndexReport:
-    """Index `settings.corpus_dir` into a new build under `settings.index_dir` and make it current.
+    """Index `settings.corpus_dir` into a new build in the settings' store and make it current.
 
     Without `embedder`, the model is made only when something needs embedding: by `load` (the
     composition root's, so the build and the answers share one model), else from the settings.
@@ -224,30 +208,28 @@ def build_index(
 
     t0 = time.perf_counter()
     index_dir = Path(settings.index_dir)
-    with index_lock(index_dir):
-        notify = _progress_file_writer(index_dir, progress)
-        plan = _plan(settings, index_dir, embedder, full)
+    store = store or open_store(settings)
+    with store.writer(progress) as notify:
+        plan = _plan(settings, store, embedder, full)
         if plan.noop:  # nothing changed since the current build: no new build, no embedding
             return _noop_report(plan, time.perf_counter() - t0)
         build_id = _new_build_id()
-        bdir = _make_build_dir(index_dir, build_id, plan.previous_build)
-        loaded = _load(settings, plan, _previous_chunks(index_dir, plan), notify)
+        bdir = store.begin(build_id)
+        loaded = _load(settings, plan, _previous_chunks(store, plan), notify)
         chunks = _all_chunks(loaded)
         embedded = _embed(settings, index_dir, chunks, notify, embedder, load)
-        stored = _store_and_verify(settings, build_id, bdir, chunks, embedded, notify, vector_backend)
+        stored = _store_and_verify(settings, store, build_id, bdir, chunks, embedded, notify, vector_backend)
         report = _report(build_id, plan, loaded, embedded, stored, time.perf_counter() - t0)
         info = _build_info(build_id, plan, loaded, embedded, stored, report)
-        _publish(index_dir, bdir, build_id, plan.previous_build, info, stored.backend, embedded.cache)
+        _publish(store, bdir, build_id, plan.previous_build, info, embedded.cache)
         log.info("build %s current: %d documents, %d chunks", build_id, report.documents, report.chunks)
         return replace(report, seconds=time.perf_counter() - t0)
 
 
-def _plan(settings: Settings, index_dir: Path, embedder: Embedder | None, full: bool) -> Plan:
+def _plan(settings: Settings, store: BuildStore, embedder: Embedder | None, full: bool) -> Plan:
     """Diff the corpus against the current build's manifest."""
-    cur = current_build_id(index_dir)
-    prev_info: dict[str, Any] | None = None
-    if cur and (builds_dir(index_dir) / cur / "build.json").exists():
-        prev_info = read_build_info(index_dir, cur)
+    cur = store.current(fresh=True)
+    prev_info = store.info_or_none(cur)
     files, refused = scan_corpus(Path(settings.corpus_dir))
     hashes = {rel: sha256_file(p) for rel, p in files.items()}
     fingerprint = settings_fingerprint(settings, embedder.name if embedder is not None else model_name(settings))
@@ -302,19 +284,11 @@ def _noop_report(plan: Plan, seconds: float) -> IndexReport:
     )
 
 
-def _make_build_dir(index_dir: Path, build_id: str, cur: str | None) -> Path:
-    """Clear away crashed builds (keeping current and previous) and make the new build's folder."""
-    bdir = builds_dir(index_dir) / build_id
-    _prune(index_dir, keep={b for b in (cur, previous_build_id(index_dir)) if b})
-    bdir.mkdir(parents=True)
-    return bdir
-
-
-def _previous_chunks(index_dir: Path, plan: Plan) -> dict[str, list[Chunk]]:
+def _previous_chunks(store: BuildStore, plan: Plan) -> dict[str, list[Chunk]]:
     """The current build's chunks by source, to keep what did not change."""
     prev_chunks: dict[str, list[Chunk]] = {}
     if plan.previous_info and plan.previous_build:
-        for c in load_build_chunks(index_dir, plan.previous_build):
+        for c in store.chunks(plan.previous_build):
             prev_chunks.setdefault(c.source, []).append(c)
     return prev_chunks
 
@@ -416,6 +390,7 @@ def _embed(
 
 def _store_and_verify(
     settings: Settings,
+    store: BuildStore,
     build_id: str,
     bdir: Path,
     chunks: list[Chunk],
@@ -426,16 +401,18 @@ def _store_and_verify(
     """Store vectors in the backend, chunks and BM25 beside them; verify before anyone can see it."""
     vectors = embedded.vectors
     t = time.perf_counter()
-    backend = vector_backend or vector_backend_for(settings)
+    backend = vector_backend or store.vectors
     notify("storing", 0, len(chunks))
     backend.write(build_id, bdir, chunks, vectors, settings.ef_search)
     write_build_files(bdir, chunks, vectors, embedded.background)
+    store.upload(build_id, bdir)
     notify("storing", len(chunks), len(chunks))
     storing = time.perf_counter() - t
 
     t = time.perf_counter()
     notify("verifying", 0, 1)
     backend.verify(build_id, bdir, chunks, vectors)
+    store.verify(build_id, bdir, chunks, vectors)
     return Stored(backend, storing, time.perf_counter() - t)
 
 
@@ -489,49 +466,25 @@ def _build_info(
 
 
 def _publish(
-    index_dir: Path,
+    store: BuildStore,
     bdir: Path,
     build_id: str,
     cur: str | None,
     info: dict[str, Any],
-    backend: VectorBackend,
     cache: EmbeddingCache,
 ) -> None:
     """Write `build.json`, make the build current, and prune all but it and the one it replaces."""
-    atomic_write(bdir / "build.json", json.dumps(info, ensure_ascii=False, indent=1))
-    switch_current(index_dir, build_id)
-    _prune(index_dir, keep={build_id, cur} - {None})  # type: ignore[arg-type]
-    backend.prune({b for b in (build_id, cur) if b})
+    store.publish(build_id, bdir, info)
+    store.prune({b for b in (build_id, cur) if b})
     cache.close()
-
-
-def _progress_file_writer(index_dir: Path, progress: Progress | None) -> Progress:
-    """Forward progress and also publish it in `index/progress.json` for other processes (the UI)."""
-    path = index_dir / "progress.json"
-    last = [0.0]
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-    def notify(stage: str, done: int, total: int) -> None:
-        if progress is not None:
-            progress(stage, done, total)
-        now = time.monotonic()
-        if now - last[0] > 0.25 or done == total:
-            last[0] = now
-            with contextlib.suppress(OSError):
-                atomic_write(path, json.dumps({"pid": os.getpid(), "started": started, "stage": stage, "done": done, "total": total}))
-
-    return notify
 
 
 def write_build_files(bdir: Path, chunks: list[Chunk], vectors: np.ndarray, background: dict[str, np.ndarray] | None = None) -> None:
     """What a build keeps beside its vectors: the chunks, BM25, per-language means, the vectors themselves."""
 
-    with (bdir / "chunks.jsonl").open("w") as f:
-        for c in chunks:
-            f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
+    write_chunk_files(bdir, chunks, vectors)
     BM25Index.build(chunks).save(bdir / "bm25.pkl")
     save_language_stats(bdir / "language_stats.npz", chunks, vectors, background or {})
-    np.save(bdir / "vectors.npy", np.asarray(vectors, dtype=np.float32).reshape(len(chunks), -1))
 
 
 def save_language_stats(path: Path, chunks: list[Chunk], vectors: np.ndarray, background: dict[str, np.ndarray]) -> None:
@@ -547,10 +500,5 @@ def save_language_stats(path: Path, chunks: list[Chunk], vectors: np.ndarray, ba
 
 
 def rollback(index_dir: Path) -> str:
-    """Make the previous build current again."""
-    with index_lock(index_dir):
-        prev = previous_build_id(index_dir)
-        if not prev or not (builds_dir(index_dir) / prev / "build.json").exists():
-            raise RuntimeError("there is no previous build to roll back to")
-        switch_current(index_dir, prev)
-        return prev
+    """Make the previous build of an index folder current again (`BuildStore.rollback` for any store)."""
+    return FolderStore(index_dir).rollback()

@@ -1,18 +1,31 @@
-"""layout."""
+"""Where readers find builds: the `BuildStore` interface, and the folder layout of a build.
+
+A build is immutable once written. A store names the current build (a pointer that moves in one
+atomic step), holds the single-writer lock, and opens a build for reading (`OpenBuild`). Two stores
+implement it (`advisor.index.stores.open_store` picks one from the settings): the index folder of
+this machine (`CURRENT`, `builds/<id>/`, a `flock`), or a Chroma server shared by app nodes
+(`advisor.index.shared`: a pointer record, a lease, and a local cache of the build in the same
+folder layout). Readers go through a store, never through the builder.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
+import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import numpy as np
 
 from advisor.core.fsutil import LockBusy, atomic_write, exclusive_or_busy, is_locked
 from advisor.core.types import Chunk
-
-if TYPE_CHECKING:
-    pass
+from advisor.index.keyword import BM25Index
 
 
 # How a build is laid out. 2: one vector collection per chunk language (ranking centres each
@@ -57,8 +70,6 @@ def read_build_info(index_dir: Path, build_id: str) -> dict[str, Any]:
     return json.loads((builds_dir(index_dir) / build_id / "build.json").read_text())
 
 
-
-
 def switch_current(index_dir: Path, build_id: str) -> None:
     """Make a build current with one atomic rename; remember the one it replaces."""
     old = current_build_id(index_dir)
@@ -83,13 +94,13 @@ def index_is_building(index_dir: Path) -> bool:
     return is_locked(index_dir / ".lock")
 
 
-def _read_chunks(path: Path) -> list[Chunk]:
+def read_chunks(path: Path) -> list[Chunk]:
     with path.open() as f:
         return [Chunk(**json.loads(line)) for line in f if line.strip()]
 
 
 def load_build_chunks(index_dir: Path, build_id: str) -> list[Chunk]:
-    return _read_chunks(builds_dir(index_dir) / build_id / "chunks.jsonl")
+    return read_chunks(builds_dir(index_dir) / build_id / "chunks.jsonl")
 
 
 def read_progress(index_dir: Path) -> dict[str, Any] | None:
@@ -112,3 +123,140 @@ def build_layout_ok(index_dir: Path, build_id: str) -> bool:
         return layout_ok(read_build_info(index_dir, build_id))
     except (OSError, ValueError):
         return False
+
+
+def progress_file_writer(index_dir: Path, progress: Progress | None) -> Progress:
+    """Forward progress and also publish it in `index/progress.json` for other processes (the UI)."""
+    path = index_dir / "progress.json"
+    last = [0.0]
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+    def notify(stage: str, done: int, total: int) -> None:
+        if progress is not None:
+            progress(stage, done, total)
+        now = time.monotonic()
+        if now - last[0] > 0.25 or done == total:
+            last[0] = now
+            with contextlib.suppress(OSError):
+                atomic_write(path, json.dumps({"pid": os.getpid(), "started": started, "stage": stage, "done": done, "total": total}))
+
+    return notify
+
+
+# ---------------------------------------------------------------- a build opened for reading
+
+
+@dataclass(frozen=True)
+class OpenBuild:
+    """What a reader needs from one build: its info, chunks in build order, BM25 over them, the
+    vectors in the same order (memory-mapped), the per-language means, and its vector collections."""
+
+    build_id: str
+    info: dict[str, Any]
+    chunks: list[Chunk]
+    bm25: BM25Index
+    vectors: np.ndarray
+    language_stats_path: Path
+    collections: dict[str, Any]
+
+
+def read_build_folder(folder: Path, build_id: str, collections: dict[str, Any]) -> OpenBuild:
+    """A build's files in the folder layout (`chunks.jsonl`, `bm25.pkl`, `vectors.npy`,
+    `language_stats.npz`, `build.json`): a build folder, or a node's cached copy of a server build."""
+    return OpenBuild(
+        build_id=build_id,
+        info=json.loads((folder / "build.json").read_text()),
+        chunks=read_chunks(folder / "chunks.jsonl"),
+        bm25=BM25Index.load(folder / "bm25.pkl"),
+        vectors=np.load(folder / "vectors.npy", mmap_mode="r"),
+        language_stats_path=folder / "language_stats.npz",
+        collections=collections,
+    )
+
+
+def write_chunk_files(folder: Path, chunks: list[Chunk], vectors: np.ndarray) -> None:
+    """The chunk list and the vectors in build order, as a build folder holds them."""
+    with (folder / "chunks.jsonl").open("w") as f:
+        for c in chunks:
+            f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
+    np.save(folder / "vectors.npy", np.asarray(vectors, dtype=np.float32).reshape(len(chunks), -1))
+
+
+class BuildStore(ABC):
+    """Where builds live and which one is current: the one interface readers and the builder use.
+
+    Readers: `current`, `info`, `open`, `is_building`, `progress`. The builder, inside `writer()`
+    (one writer at a time, `IndexBusyError` otherwise): `begin` a build's local folder, `upload` its
+    files, `verify` them as a reader would see them, `publish` (the atomic switch), `prune`.
+    """
+
+    kind = "embedded"
+    vectors: Any  # the `advisor.index.vectors.VectorBackend` that holds this store's collections
+
+    @abstractmethod
+    def current(self, fresh: bool = False) -> str | None:
+        """The current build's id. `fresh`: never a cached answer (the builder's view)."""
+
+    @abstractmethod
+    def previous(self) -> str | None:
+        """The build the current one replaced (what `rollback` returns to)."""
+
+    @abstractmethod
+    def info(self, build_id: str) -> dict[str, Any]:
+        """A build's `build.json`; `FileNotFoundError` when the build does not exist (any more)."""
+
+    def info_or_none(self, build_id: str | None) -> dict[str, Any] | None:
+        if not build_id:
+            return None
+        try:
+            return self.info(build_id)
+        except (OSError, ValueError):
+            return None
+
+    def layout_ok(self, build_id: str) -> bool:
+        """True when this version can open the build (see LAYOUT)."""
+        info = self.info_or_none(build_id)
+        return info is not None and layout_ok(info)
+
+    @abstractmethod
+    def open(self, build_id: str) -> OpenBuild:
+        """The build, ready to search."""
+
+    def chunks(self, build_id: str) -> list[Chunk]:
+        return self.open(build_id).chunks
+
+    @abstractmethod
+    def is_building(self) -> bool:
+        """True while some process (on any machine that shares the store) holds the writer lock."""
+
+    @abstractmethod
+    def progress(self) -> dict[str, Any] | None:
+        """The running build's progress, or None when no build is running."""
+
+    @abstractmethod
+    def writer(self, progress: Progress | None = None) -> contextlib.AbstractContextManager[Progress]:
+        """Hold the single-writer lock; yields a progress callback that also publishes the progress
+        to other processes. `IndexBusyError` at once when another writer holds it."""
+
+    @abstractmethod
+    def begin(self, build_id: str) -> Path:
+        """Clear away what crashed builds left (never current or previous) and make the local
+        folder where the new build's files are written."""
+
+    def upload(self, build_id: str, bdir: Path) -> None:
+        """Store the build's files where readers find them (the folder store already has)."""
+
+    def verify(self, build_id: str, bdir: Path, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        """Check the files as a reader will see them; `IndexVerifyError` otherwise."""
+
+    @abstractmethod
+    def publish(self, build_id: str, bdir: Path, info: dict[str, Any]) -> None:
+        """Write the build's info and make it current in one atomic step."""
+
+    @abstractmethod
+    def prune(self, keep: set[str]) -> list[str]:
+        """Drop builds not in `keep`; the dropped ids."""
+
+    @abstractmethod
+    def rollback(self) -> str:
+        """Make the previous build current again (under the writer lock); its id."""

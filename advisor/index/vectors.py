@@ -68,16 +68,42 @@ def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
     }
 
 
+def record_metadata(chunk: Chunk, row: int) -> dict[str, Any]:
+    """A chunk record that a reader can rebuild the chunk from (`chunk_from_record`): the citation
+    fields, the overlap, and `row`, the chunk's place in the build's chunk list (BM25 and the
+    vectors are in that order)."""
+    return {**chunk_metadata(chunk), "overlap": chunk.overlap, "row": row}
 
 
-def upsert(collection: Any, chunks: Sequence[Chunk], vectors: np.ndarray, batch: int = 1000) -> None:
+def chunk_from_record(chunk_id: str, document: str, metadata: dict[str, Any]) -> tuple[int, Chunk]:
+    """(row, chunk) from a record written with `record_metadata`."""
+    chunk = Chunk(
+        id=chunk_id,
+        source=metadata["source"],
+        title=metadata["title"],
+        language=metadata["language"],
+        section=metadata["section"],
+        page=int(metadata["page"]) or None,
+        position=int(metadata["position"]),
+        text=document,
+        role=metadata.get("role", ""),
+        overlap=int(metadata.get("overlap", 0)),
+    )
+    return int(metadata["row"]), chunk
+
+
+def upsert(collection: Any, chunks: Sequence[Chunk], vectors: np.ndarray, batch: int = 1000, rows: Sequence[int] | None = None) -> None:
+    """Write chunks with their vectors; with `rows` (their places in the build's chunk list) as
+    records a reader rebuilds the chunk list from."""
     for i in range(0, len(chunks), batch):
         part = chunks[i : i + batch]
         collection.upsert(
             ids=[c.id for c in part],
             embeddings=vectors[i : i + batch].astype(np.float32),
             documents=[c.text for c in part],
-            metadatas=[chunk_metadata(c) for c in part],
+            metadatas=[
+                chunk_metadata(c) if rows is None else record_metadata(c, rows[i + j]) for j, c in enumerate(part)
+            ],
         )
 
 
@@ -121,6 +147,7 @@ class VectorBackend:
     """
 
     kind = "embedded"
+    keeps_chunks = False  # True: the records carry whole chunks, the chunk list readers rebuild
 
     def write(self, build_id: str, bdir: Path, chunks: list[Chunk], vectors: np.ndarray, ef_search: int) -> None:
 
@@ -129,7 +156,12 @@ class VectorBackend:
             name = self.collection_name(build_id, lang)
             with contextlib.suppress(Exception):
                 client.delete_collection(name)  # a crashed attempt at the same build
-            upsert(create_collection(client, name, ef_search), [chunks[i] for i in rows], vectors[rows])
+            upsert(
+                create_collection(client, name, ef_search),
+                [chunks[i] for i in rows],
+                vectors[rows],
+                rows=rows if self.keeps_chunks else None,
+            )
 
     def collections(self, build_id: str, bdir: Path) -> dict[str, Any]:
         """The build's collections by language."""
@@ -139,7 +171,7 @@ class VectorBackend:
         for col in client.list_collections():
             name = col if isinstance(col, str) else col.name
             if name.startswith(prefix):
-                out[name[len(prefix) :]] = client.get_collection(name)
+                out[name[len(prefix) :]] = client.get_collection(name, embedding_function=None)  # never Chroma's default model
         return dict(sorted(out.items()))
 
     def collection_name(self, build_id: str, lang: str) -> str:
@@ -147,9 +179,6 @@ class VectorBackend:
 
     def _client(self, bdir: Path) -> Any:
         raise NotImplementedError
-
-    def prune(self, keep: set[str]) -> None:
-        """Drop vectors of builds that are neither current nor previous."""
 
     def verify(self, build_id: str, bdir: Path, chunks: list[Chunk], vectors: np.ndarray) -> None:
 
@@ -187,14 +216,20 @@ class EmbeddedChroma(VectorBackend):
 
 
 class ServerChroma(VectorBackend):
-    kind = "server"
+    """A build's collections on a Chroma server, `advisor_<build>_<language>`; their records carry
+    whole chunks, so a node with an empty folder rebuilds the chunk list from them
+    (`advisor.index.shared`, which also owns pruning them)."""
 
-    def __init__(self, url: str) -> None:
+    kind = "server"
+    keeps_chunks = True
+
+    def __init__(self, url: str, client: Any = None) -> None:
         self.url = url
+        self.client = client
 
     def _client(self, bdir: Path | None = None) -> Any:
 
-        return server_client(self.url)
+        return self.client if self.client is not None else server_client(self.url)
 
     def collection_name(self, build_id: str, lang: str) -> str:
         return f"{self.name(build_id)}_{lang}"
@@ -202,15 +237,6 @@ class ServerChroma(VectorBackend):
     @staticmethod
     def name(build_id: str) -> str:
         return "advisor_" + build_id.replace("-", "_")
-
-    def prune(self, keep: set[str]) -> None:
-        client = self._client()
-        wanted = tuple(self.name(b) + "_" for b in keep)
-        for col in client.list_collections():
-            name = col if isinstance(col, str) else col.name
-            if name.startswith("advisor_") and not name.startswith(wanted):
-                with contextlib.suppress(Exception):
-                    client.delete_collection(name)
 
 
 def vector_backend_for(settings: Settings) -> VectorBackend:

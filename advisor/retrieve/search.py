@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from advisor.core.types import Chunk, Hit
-from advisor.index.keyword import BM25Index
-from advisor.index.layout import builds_dir, current_build_id, layout_ok, load_build_chunks, read_build_info
-from advisor.index.vectors import query, vector_backend_for
+from advisor.index.layout import BuildStore, layout_ok
+from advisor.index.stores import open_store
+from advisor.index.vectors import query
 from advisor.retrieve.fusion import cap_per_group, reciprocal_rank_fusion
 from advisor.retrieve.glossary import glossary_expansion, query_terms
 from advisor.retrieve.intent import Intent, question_intent, role_fit
@@ -104,27 +105,27 @@ def search_text(query: str, settings: Settings) -> str:
 class Searcher:
     """One immutable build, opened for searching."""
 
-    def __init__(self, settings: Settings, build_id: str, embedder: Embedder) -> None:
+    def __init__(self, settings: Settings, build_id: str, embedder: Embedder, store: BuildStore | None = None) -> None:
         self.settings = settings
         self.build_id = build_id
         self.embedder = embedder
-        index_dir = Path(settings.index_dir)
-        bdir = builds_dir(index_dir) / build_id
-        self.info = read_build_info(index_dir, build_id)
+        store = store or open_store(settings)
+        self.info = store.info(build_id)
         if not layout_ok(self.info):
             raise NoIndexError(f"index build {build_id} was made by an older version of the advisor: run 'advisor index'")
-        self.chunks: list[Chunk] = load_build_chunks(index_dir, build_id)
+        build = store.open(build_id)
+        self.chunks: list[Chunk] = build.chunks
         self.by_id = {c.id: i for i, c in enumerate(self.chunks)}
         self.by_source: dict[str, list[int]] = {}
         self.by_section: dict[tuple[str, str], list[int]] = {}
         for i, c in enumerate(self.chunks):
             self.by_source.setdefault(c.source, []).append(i)
             self.by_section.setdefault(c.section_key, []).append(i)
-        self.bm25 = BM25Index.load(bdir / "bm25.pkl")
-        self.collections = vector_backend_for(settings).collections(build_id, bdir)
+        self.bm25 = build.bm25
+        self.collections = build.collections
         self.counts = {lang: col.count() for lang, col in self.collections.items()}  # a build never changes
-        self.chunk_vectors = np.load(bdir / "vectors.npy", mmap_mode="r")
-        self.language_stats = LanguageStats(bdir / "language_stats.npz", self.counts, settings.language_centring_source)
+        self.chunk_vectors = build.vectors
+        self.language_stats = LanguageStats(build.language_stats_path, self.counts, settings.language_centring_source)
 
     def dense(self, qvec: np.ndarray, k: int) -> list[tuple[int, float, float]]:
         """(chunk index, cosine similarity, ranking score) best first.
@@ -344,26 +345,53 @@ class Searcher:
 
 
 class IndexReader:
-    """Follows the index's CURRENT pointer: each search uses the newest complete build."""
+    """Follows the store's current-build pointer: each search uses the newest complete build.
+
+    While one thread opens a new build (on an app node that may mean copying it from the Chroma
+    server), the other threads keep answering from the build that is open; if opening fails, the
+    open build keeps answering and the new one is tried again after REOPEN_SECONDS.
+    """
+
+    REOPEN_SECONDS = 5.0
 
     def __init__(self, settings: Settings, embedder: Embedder) -> None:
         self.settings = settings
         self.embedder = embedder
+        self.store = open_store(settings)
         self._searcher: Searcher | None = None
         self._lock = threading.Lock()
+        self._failed: tuple[str, float] = ("", 0.0)
 
     def searcher(self) -> Searcher:
-        build_id = current_build_id(Path(self.settings.index_dir))
+        build_id = self.store.current()
         if build_id is None:
             raise NoIndexError("there is no index yet: run 'advisor index' first")
         current = self._searcher
         if current is not None and current.build_id == build_id:
             return current
-        with self._lock:
+        if current is not None:
+            failed_id, failed_at = self._failed
+            if failed_id == build_id and time.monotonic() - failed_at < self.REOPEN_SECONDS:
+                return current  # opening it failed a moment ago
+            if not self._lock.acquire(blocking=False):
+                return current  # another thread is opening it
+        else:
+            self._lock.acquire()
+        try:
             if self._searcher is None or self._searcher.build_id != build_id:
                 log.info("opening index build %s", build_id)
-                self._searcher = Searcher(self.settings, build_id, self.embedder)
+                try:
+                    self._searcher = Searcher(self.settings, build_id, self.embedder, store=self.store)
+                except NoIndexError:
+                    raise
+                except Exception:
+                    if self._searcher is None:
+                        raise
+                    log.exception("could not open index build %s; still answering from build %s", build_id, self._searcher.build_id)
+                    self._failed = (build_id, time.monotonic())
             return self._searcher
+        finally:
+            self._lock.release()
 
     def search(self, query: str, **kw: Any) -> list[Hit]:
         return self.searcher().search(query, **kw)

@@ -61,14 +61,14 @@ def _peak_rss_mb() -> float:
 
 def bench_indexing(settings: Settings, work: Path, embedder: Any, step: Step) -> dict[str, Any]:
     from advisor.index.build import build_index
-    from advisor.index.layout import load_build_chunks
+    from advisor.index.stores import open_store
 
     corpus = work / "corpus"
     shutil.copytree(settings.corpus_dir, corpus)
     s = settings.model_copy(update={"corpus_dir": corpus, "index_dir": work / "index"})
     step("indexing: full build (empty embedding cache)")
     full = build_index(s, embedder)
-    chunks = load_build_chunks(Path(s.index_dir), full.build_id)
+    chunks = open_store(s).chunks(full.build_id)
     step("indexing: no-op re-index (x5)")
     noop = []
     for _ in range(5):
@@ -153,10 +153,10 @@ def bench_quality(settings: Settings, questions_path: Path, naive_store: Any, st
     from advisor.answer.conversation import condense
     from advisor.answer.service import Advisor
     from advisor.evaluate import Outcome, group_of, load_questions, run_eval, score
-    from advisor.index.layout import current_build_id, read_build_info
+    from advisor.index.stores import open_store
 
-    index = Path(settings.index_dir)
-    manifest = read_build_info(index, current_build_id(index) or "")["manifest"]
+    store = open_store(settings)
+    manifest = store.info(store.current() or "")["manifest"]
     questions = load_questions(questions_path, {k: v["language"] for k, v in manifest.items()})
     advisor = Advisor(settings, embedder)  # the run's one model (advisor.services keeps none)
     step(f"quality: advisor on {len(questions)} questions")
@@ -231,20 +231,14 @@ def synthetic_scale(settings: Settings, n: int, work: Path, questions: list[str]
     from advisor.core.text import split_sentences
     from advisor.core.types import Chunk
     from advisor.index.build import write_build_files
-    from advisor.index.layout import (
-        LAYOUT,
-        atomic_write,
-        builds_dir,
-        current_build_id,
-        load_build_chunks,
-        switch_current,
-    )
+    from advisor.index.layout import LAYOUT, atomic_write, switch_current
+    from advisor.index.stores import open_store
     from advisor.index.vectors import EmbeddedChroma
 
-    src_index = Path(settings.index_dir)
-    base_build = current_build_id(src_index) or ""
-    base = load_build_chunks(src_index, base_build)
-    base_vecs = np.load(builds_dir(src_index) / base_build / "vectors.npy")
+    source = open_store(settings)
+    base_build = source.current() or ""
+    opened = source.open(base_build)
+    base, base_vecs = opened.chunks, np.asarray(opened.vectors)
     sentences = [(s, c) for c in base for s in split_sentences(c.text)]
     rng = random.Random(n)
     nrng = np.random.default_rng(n)
@@ -270,7 +264,7 @@ def synthetic_scale(settings: Settings, n: int, work: Path, questions: list[str]
     info = {"id": "synthetic", "model": "synthetic", "documents": n // 20, "chunks": n, "manifest": {}, "layout": LAYOUT, "complete": True}
     atomic_write(bdir / "build.json", json.dumps(info))
     switch_current(index, "synthetic")
-    s = settings.model_copy(update={"index_dir": index})
+    s = settings.model_copy(update={"index_dir": index, "chroma_server_url": None})  # a synthetic build is a folder
     t = time.perf_counter()
     advisor = build_services(s).advisor  # this subprocess's one model
     advisor.reader.searcher()

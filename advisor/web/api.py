@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 # Imported at module level so FastAPI can resolve the handlers' annotations; only the UI imports this.
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from advisor.index.layout import current_build_id, index_is_building, read_build_info
+from advisor.index.stores import open_store
 from advisor.retrieve.search import NoIndexError
 
 if TYPE_CHECKING:
@@ -129,16 +128,13 @@ def parse_ask(body: Any) -> tuple[str, list[Any]]:
 
 
 def health(settings: Settings) -> dict[str, Any]:
-    index_dir = Path(settings.index_dir)
-    build = current_build_id(index_dir)
+    store = open_store(settings)
+    build = store.current()
     documents = chunks = 0
-    if build is not None:
-        try:
-            info = read_build_info(index_dir, build)
-            documents, chunks = int(info.get("documents", 0)), int(info.get("chunks", 0))
-        except (OSError, ValueError):
-            pass
-    return {"status": "ok" if build else "no index", "build": build, "documents": documents, "chunks": chunks, "building": index_is_building(index_dir)}
+    info = store.info_or_none(build)
+    if info is not None:
+        documents, chunks = int(info.get("documents", 0)), int(info.get("chunks", 0))
+    return {"status": "ok" if build else "no index", "build": build, "documents": documents, "chunks": chunks, "building": store.is_building()}
 
 
 def add_api_routes(app: FastAPI, advisor: Advisor, settings: Settings) -> None:

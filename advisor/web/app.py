@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 # Only `advisor serve` and the UI tests import this module, so `advisor --help` stays fast.
 import gradio as gr
 
-from advisor.index.layout import IndexBusyError, build_layout_ok, current_build_id
+from advisor.index.layout import IndexBusyError
+from advisor.index.stores import open_store
 from advisor.services import Services, build_services
 from advisor.web import i18n, maintenance, render
 from advisor.web.access import DeskGate, RateLimit, RequestLimits
@@ -511,11 +512,23 @@ def _print_progress() -> Any:
 
 
 def ensure_index(services: Services) -> None:
-    """Build the index when there is none, so `advisor serve` works on a fresh clone."""
+    """Build the index when there is none, so `advisor serve` works on a fresh clone.
+
+    Not on an app node of a Chroma server: builds come from `advisor index` (any machine); the
+    node answers 503 until the server has one and then follows its pointer.
+    """
     settings = services.settings
-    index_dir = Path(settings.index_dir)
-    current = current_build_id(index_dir)
-    if current is not None and build_layout_ok(index_dir, current):
+    store = open_store(settings)
+    try:
+        current = store.current()
+    except RuntimeError as exc:  # a Chroma server that cannot be reached (yet): serve, and follow it when it can
+        print(f"{exc}; this node answers once the server can be reached.", flush=True)
+        return
+    if current is not None and store.layout_ok(current):
+        return
+    if store.kind == "server":
+        state = "has no build yet" if current is None else "holds a build of an older version"
+        print(f"The Chroma server {state}: this node answers once 'advisor index' has published one.", flush=True)
         return
     if current is None:
         print(f"No index yet: building it from '{settings.corpus_dir}' first (once; later starts are instant).", flush=True)
@@ -526,7 +539,7 @@ def ensure_index(services: Services) -> None:
         report = services.build_index(full=current is not None, progress=_print_progress())
     except IndexBusyError:
         print("Another process is building the index; waiting for it to finish...", flush=True)
-        while current_build_id(index_dir) in (None, current):
+        while store.current() in (None, current):
             time.sleep(1.0)
         return
     print(f"Index built: {report.documents} documents, {report.chunks} chunks.", flush=True)

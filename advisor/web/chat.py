@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from advisor.core.text import detect_language
-from advisor.index.layout import read_progress
+from advisor.index.stores import open_store
 from advisor.retrieve.search import NoIndexError
 from advisor.web import i18n, render
 from advisor.web.access import client_address
@@ -98,7 +98,7 @@ def status_line(settings: Settings, language: str | None = None) -> str:
     else:
         line = i18n.text("knowledge_base", language, build=h["build"], documents=h["documents"], chunks=h["chunks"])
     if h["building"]:
-        p = read_progress(Path(settings.index_dir)) or {}
+        p = open_store(settings).progress() or {}
         stage = f" ({p.get('stage', 'starting')} {p.get('done', 0)}/{p.get('total', 0)})" if p.get("total") else ""
         line += i18n.text("building", language, stage=stage)
     return line

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from advisor.evaluate import METRICS
 from advisor.index.build import scan_corpus
-from advisor.index.layout import current_build_id, index_is_building, read_build_info, read_progress
+from advisor.index.stores import open_store
 from advisor.ingest.loaders import LOADERS
 from advisor.ingest.sandbox import child_environment
 from advisor.web.i18n import text
@@ -162,7 +162,7 @@ def corpus_files(settings: Settings) -> list[str]:
 def corpus_key(settings: Settings) -> str:
     """Changes whenever the current build or a corpus file changes: when the desk's tables are stale."""
     root = Path(settings.corpus_dir)
-    parts = [current_build_id(Path(settings.index_dir)) or ""]
+    parts = [open_store(settings).current() or ""]
     for rel in corpus_files(settings):
         try:
             st = (root / rel).stat()
@@ -173,14 +173,8 @@ def corpus_key(settings: Settings) -> str:
 
 
 def current_info(settings: Settings) -> dict[str, Any] | None:
-    index_dir = Path(settings.index_dir)
-    build = current_build_id(index_dir)
-    if build is None:
-        return None
-    try:
-        return read_build_info(index_dir, build)
-    except (OSError, ValueError):
-        return None
+    store = open_store(settings)
+    return store.info_or_none(store.current())
 
 
 def corpus_rows(settings: Settings) -> list[list[Any]]:
@@ -301,7 +295,7 @@ class Runner:
             if job is not None and job.process.poll() is None:
                 return text("index_running" if kind == "index" else "eval_running_already", language)
             index_dir = Path(self.settings.index_dir)
-            if kind == "index" and index_is_building(index_dir):
+            if kind == "index" and open_store(self.settings).is_building():
                 return text("index_building", language)
             logs = index_dir / "desk"
             logs.mkdir(parents=True, exist_ok=True)
@@ -349,7 +343,7 @@ class Runner:
     def index_status(self, language: str | None = None) -> str:
         """One plain sentence or two on the re-index: running with progress, done, or failed."""
         job = self.poll("index")
-        progress = read_progress(Path(self.settings.index_dir))
+        progress = open_store(self.settings).progress()
         if progress is not None:
             return text("index_progress", language, progress=_progress_words(progress))
         if job is None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from cachetools import LRUCache
 
 from advisor.core.types import Document
-from advisor.index.layout import current_build_id, read_build_info
+from advisor.index.stores import open_store
 from advisor.ingest.loaders import LOADERS, LoadError
 from advisor.ingest.sandbox import GuardedLoader
 from advisor.web.render import labels
@@ -54,11 +54,8 @@ def resolve_document(settings: Settings, source: str) -> Path:
     path = (root / Path(*rel.parts)).resolve()
     if not path.is_relative_to(root) or path == root or not path.is_file() or path.suffix.lower() not in LOADERS:
         raise DocumentUnavailable(message)
-    build = current_build_id(Path(settings.index_dir))
-    try:
-        manifest = read_build_info(Path(settings.index_dir), build)["manifest"] if build else {}
-    except (OSError, ValueError, KeyError):
-        manifest = {}
+    store = open_store(settings)
+    manifest = (store.info_or_none(store.current()) or {}).get("manifest", {})
     # Only documents that indexing read under its time and memory bounds are parsed here.
     if rel.as_posix() not in manifest:
         raise DocumentUnavailable(message)
