@@ -320,7 +320,8 @@ def calibrate(settings: Any, questions_path: Path | None, write: bool, as_json: 
     if not any(q.answerable for q in questions):
         raise click.UsageError(f"{path.name} has no answerable questions to calibrate on")
     try:
-        advisor = _services(settings).advisor
+        # The rule is weighed on the extractive chain's retrieval; no language model is asked.
+        advisor = _services(settings.model_copy(update={"llm_backend": "none"})).advisor
     except NoIndexError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_NO_INDEX)
