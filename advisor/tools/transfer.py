@@ -419,8 +419,7 @@ def format_markdown(result: dict[str, Any]) -> str:
         "",
         "*answered*: answerable questions answered, not refused; *recall@3*: the expected document among the first three passages "
         "and the question answered (trivially the answered share on one document); *off-topic refused*: the 35 gold questions to "
-        "refuse that are refused. *calibrate proposes*: what `advisor calibrate` proposes on that corpus's own questions (in-sample) "
-        "and the notes it gives the maintainer.",
+        "refuse that are refused.",
         "",
         "| corpus | chunks | answerable (nl / en) | answered nl | answered en | answered cross-language | recall@3 | off-topic refused |",
         "|---|---|---|---|---|---|---|---|",
