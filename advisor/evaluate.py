@@ -117,7 +117,13 @@ class Report:
 def load_questions(path: Path, corpus_languages: dict[str, str] | None = None) -> list[Question]:
     import yaml
 
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ValueError(f"not valid YAML{where}: {problem} (a text with a comma or a colon in a [list] needs quotes)") from None
     check_question_items(raw)
     out: list[Question] = []
     seen: set[str] = set()

@@ -219,6 +219,10 @@ def test_calibrate_names_a_bad_file_plainly(cli, tmp_path: Path) -> None:  # typ
     res = cli("calibrate", "--questions", str(bad))
     assert res.exit_code == 2 and "bad.yaml" in res.output and "language" in res.output
     assert str(tmp_path) not in res.output.replace(str(tmp_path / "missing.yaml"), "")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("- id: x\n  question: Hoe?\n  language: nl\n  history: [Wie, wanneer en hoe vaak?]\n  kind: followup\n")
+    res = cli("calibrate", "--questions", str(broken))
+    assert res.exit_code == 2 and "broken.yaml: not valid YAML at line 4" in res.output and "Traceback" not in res.output
 
 
 def test_calibrate_warns_when_the_environment_overrides_the_file(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
