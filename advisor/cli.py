@@ -1,4 +1,4 @@
-"""The `advisor` command: index, ask, status, rollback, prune, eval, serve, bench.
+"""The `advisor` command: index, ask, status, rollback, prune, eval, calibrate, serve, bench.
 
 Exit codes: 0 success; 1 unexpected error; 2 usage error; 3 no index yet;
 4 an evaluation below its bars; 75 another index build is running.
@@ -240,14 +240,15 @@ def prune(settings: Any) -> None:
 
 
 @main.command("eval")
-@click.option("--questions", "questions_path", type=click.Path(path_type=Path, exists=True), default=Path("tests/eval/questions.yaml"), show_default=True)
+@click.option("--questions", "questions_path", type=click.Path(path_type=Path), default=None,
+              help="A questions file (docs/eval/README.md); default: the setting questions_file, the gold set.")
 @click.option("--report-dir", type=click.Path(path_type=Path), default=None, help="Where reports are kept (default: <index>/eval).")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Also write the report to this file.")
 @click.option("--fail-under", default="", help="Bars, e.g. 'recall@5=0.9,mrr=0.75': exit 4 below any.")
 @click.option("--limit", type=int, default=None, help="Only the first N questions (a quick check).")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @_common
-def eval_cmd(settings: Any, questions_path: Path, report_dir: Path | None, out: Path | None, fail_under: str, limit: int | None, as_json: bool) -> None:
+def eval_cmd(settings: Any, questions_path: Path | None, report_dir: Path | None, out: Path | None, fail_under: str, limit: int | None, as_json: bool) -> None:
     """Run the gold question set against the current index and compare with the last report."""
     from tqdm import tqdm
 
@@ -265,8 +266,14 @@ def eval_cmd(settings: Any, questions_path: Path, report_dir: Path | None, out: 
     if build is None:
         click.echo("error: there is no index yet: run 'advisor index' first", err=True)
         sys.exit(EXIT_NO_INDEX)
+    questions_path = questions_path or Path(settings.questions_file)
+    if not questions_path.is_file():
+        raise click.UsageError(f"questions file '{questions_path}' does not exist")
     languages = {src: m["language"] for src, m in store.info(build)["manifest"].items()}
-    questions = load_questions(questions_path, languages)[:limit]
+    try:
+        questions = load_questions(questions_path, languages)[:limit]
+    except ValueError as exc:
+        raise click.UsageError(f"{questions_path.name}: {exc}") from None
     try:
         advisor = _services(settings).advisor
     except NoIndexError as exc:
@@ -303,6 +310,66 @@ def eval_cmd(settings: Any, questions_path: Path, report_dir: Path | None, out: 
         for line in failing:
             click.echo(f"below bar: {line}", err=True)
         sys.exit(EXIT_BELOW_BARS)
+
+
+@main.command()
+@click.option("--questions", "questions_path", type=click.Path(path_type=Path), default=None,
+              help="A questions file (docs/eval/README.md); default: the setting questions_file, the gold set.")
+@click.option("--write", is_flag=True, help="Write the proposed values into the settings file in use (ADVISOR_CONFIG or ./advisor.toml).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+@_common
+def calibrate(settings: Any, questions_path: Path | None, write: bool, as_json: bool) -> None:
+    """Propose refusal thresholds from your questions on the current index, and show what changes."""
+    from tqdm import tqdm
+
+    from advisor.core.settings import config_path, overridden_by_environment, write_config
+    from advisor.index.stores import open_store
+    from advisor.retrieve.search import NoIndexError
+    from advisor.tools.calibrate import RULE_SETTINGS, format_text, questions_for, run_calibration
+
+    path = questions_path or Path(settings.questions_file)
+    if not path.is_file():
+        raise click.UsageError(f"questions file '{path}' does not exist")
+    store = open_store(settings)
+    build = store.current()
+    if build is None:
+        click.echo("error: there is no index yet: run 'advisor index' first", err=True)
+        sys.exit(EXIT_NO_INDEX)
+    languages = {src: m["language"] for src, m in store.info(build)["manifest"].items()}
+    try:
+        questions, builtin = questions_for(path, languages)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise click.UsageError(f"{path.name}: {exc}") from None
+    if not any(q.answerable for q in questions):
+        raise click.UsageError(f"{path.name} has no answerable questions to calibrate on")
+    try:
+        # The rule is weighed on the extractive chain's retrieval; no language model is asked.
+        advisor = _services(settings.model_copy(update={"llm_backend": "none"})).advisor
+    except NoIndexError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_NO_INDEX)
+    bar = tqdm(total=len(questions), desc="calibrating", unit="q", file=sys.stderr, dynamic_ncols=True)
+    cal = run_calibration(advisor, questions, source=str(path), builtin=builtin, progress=lambda done, total: bar.update(1))
+    bar.close()
+    data = cal.to_json()
+    overrides = overridden_by_environment(RULE_SETTINGS)
+    data["environment_overrides"] = overrides
+    data["written"] = None
+    if write:
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+        target = write_config(cal.proposed.values(), config_path(), note=f"refusal rule set by advisor calibrate on {stamp}, {len(questions)} questions from {path.name}")
+        data["written"] = str(target)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False))
+        return
+    click.echo(format_text(cal))
+    click.echo("")
+    if write:
+        click.echo(f"Written to {data['written']}: {', '.join(f'{k} = {v}' for k, v in cal.proposed.values().items())}.")
+    elif cal.proposed != cal.current:
+        click.echo(f"Nothing written. To use the proposed rule: advisor calibrate --write (into {config_path()}).")
+    if overrides:
+        click.echo(f"Note: {', '.join(overrides)} set in the environment win over {config_path()}; unset them to use the written values.")
 
 
 @main.command()

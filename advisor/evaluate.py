@@ -117,7 +117,14 @@ class Report:
 def load_questions(path: Path, corpus_languages: dict[str, str] | None = None) -> list[Question]:
     import yaml
 
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ValueError(f"not valid YAML{where}: {problem} (a text with a comma or a colon in a [list] needs quotes)") from None
+    check_question_items(raw)
     out: list[Question] = []
     seen: set[str] = set()
     for item in raw:
@@ -143,6 +150,37 @@ def load_questions(path: Path, corpus_languages: dict[str, str] | None = None) -
             )
         )
     return out
+
+
+KINDS = ("answerable", "cross", "followup", "refusal")
+LANGUAGES = ("nl", "en")
+
+
+def check_question_items(raw: Any) -> None:
+    """A questions file's items as `load_questions` needs them, or a `ValueError` that names the item
+    and the field (docs/eval/README.md, "Your own questions", describes the format)."""
+    if not isinstance(raw, list) or not raw:
+        raise ValueError("a questions file is a YAML list of questions, each with id, question and language")
+    for n, item in enumerate(raw, start=1):
+        where = f"question {n}" + (f" (id {item.get('id')})" if isinstance(item, dict) and item.get("id") is not None else "")
+        if not isinstance(item, dict):
+            raise ValueError(f"{where} is not a mapping of fields")
+        for name in ("id", "question", "language"):
+            if item.get(name) in (None, ""):
+                raise ValueError(f"{where} has no '{name}'")
+        if item["language"] not in LANGUAGES:
+            raise ValueError(f"{where}: language '{item['language']}' is not one of {', '.join(LANGUAGES)}")
+        kind = item.get("kind", "answerable")
+        if kind not in KINDS:
+            raise ValueError(f"{where}: kind '{kind}' is not one of {', '.join(KINDS)}")
+        for name in ("expected", "history", "key_points"):
+            value = item.get(name)
+            if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                raise ValueError(f"{where}: '{name}' must be a list of strings")
+        if kind == "refusal" and item.get("expected"):
+            raise ValueError(f"{where}: a question to refuse has no expected documents")
+        if kind == "followup" and not item.get("history"):
+            raise ValueError(f"{where}: a follow-up needs its history (the earlier questions)")
 
 
 _MARKUP = re.compile(r"[*_`]+")

@@ -183,6 +183,18 @@ class Advisor:
             self.llm, self.llm_notice = llm.make_generator(settings, self)
         self.answerer: Answerer = self.llm if self.llm is not None else self.extractive
 
+    def reconfigure(self, **values: object) -> None:
+        """Answer with changed settings from the next question on, without reloading the model or the
+        index: the maintainer's desk applies a calibrated refusal rule this way. Only settings the
+        answer and search paths read per question take effect (the refusal rule, the composer's limits,
+        retrieval's weights)."""
+        settings = self.settings.model_copy(update=values)
+        self.settings = settings
+        self.extractive.settings = settings
+        self.reader.reconfigure(settings)
+        if self.llm is not None:
+            self.llm.settings = settings
+
     def vectorize_sentences(self, texts: Sequence[str]) -> np.ndarray:
         return self._sentences.get_many(texts, self.embedder.embed_documents)
 

@@ -8,6 +8,9 @@ Nothing reads settings at import time: `load_settings()` builds the object and c
 from __future__ import annotations
 
 import os
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,6 +21,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from advisor.core.fsutil import atomic_write
 
 
 class Settings(BaseSettings):
@@ -144,6 +149,13 @@ class Settings(BaseSettings):
         ),
     )
     refusal_keyword_coverage: float = Field(0.25, description="See refusal_floor.")
+    questions_file: Path = Field(
+        Path("tests/eval/questions.yaml"),
+        description=(
+            "The questions `advisor eval` and `advisor calibrate` use when none is given (--questions), and the "
+            "desk's evaluation and calibration: the gold set, or a maintainer's own file (docs/eval/README.md)."
+        ),
+    )
     sentence_margin: float = Field(
         0.08, description="From a section of paragraphs, a sentence may be at most this far below its best sentence's similarity."
     )
@@ -210,7 +222,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = Path(os.environ.get("ADVISOR_CONFIG", "advisor.toml"))
+        toml_file = config_path()
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
 
     @property
@@ -222,3 +234,57 @@ def load_settings(**overrides: Any) -> Settings:
     """Build settings from defaults, `advisor.toml`, the environment and explicit overrides."""
     clean = {k: v for k, v in overrides.items() if v is not None}
     return Settings(**clean)
+
+
+def config_path() -> Path:
+    """The settings file in use: the one `ADVISOR_CONFIG` names, or ./advisor.toml."""
+    return Path(os.environ.get("ADVISOR_CONFIG", "advisor.toml"))
+
+
+def overridden_by_environment(names: Sequence[str]) -> list[str]:
+    """The `ADVISOR_*` variables among `names` that are set: they win over the settings file."""
+    return [f"ADVISOR_{n.upper()}" for n in names if f"ADVISOR_{n.upper()}" in os.environ]
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def write_config(values: Mapping[str, Any], path: Path | None = None, note: str = "") -> Path:
+    """Set top-level `values` in the settings file (`config_path()` by default), keeping every other
+    line and comment as it is: a key already there gets its new value in its own line (with its
+    trailing comment), a new key is added after the other top-level keys, under `note` as a comment.
+    The file is written atomically and read back to check it."""
+    for name in values:
+        if name not in Settings.model_fields:
+            raise ValueError(f"'{name}' is not a setting")
+    target = path or config_path()
+    lines = target.read_text(encoding="utf-8").splitlines() if target.exists() else []
+    first_table = next((i for i, ln in enumerate(lines) if re.match(r"\s*\[", ln)), len(lines))
+    missing: list[str] = []
+    for name, value in values.items():
+        pattern = re.compile(rf"^(\s*{re.escape(name)}\s*=\s*)([^#]*?)(\s*#.*)?$")
+        at = next((i for i in range(first_table) if pattern.match(lines[i])), None)
+        if at is None:
+            missing.append(f"{name} = {_toml_value(value)}")
+            continue
+        m = pattern.match(lines[at])
+        assert m is not None
+        lines[at] = f"{m.group(1)}{_toml_value(value)}{m.group(3) or ''}"
+    if missing:
+        block = ([f"# {note}"] if note else []) + missing
+        insert = first_table
+        while insert > 0 and not lines[insert - 1].strip():
+            insert -= 1
+        lines[insert:insert] = ([""] if insert > 0 else []) + block + ([""] if insert < len(lines) else [])
+    text = "\n".join(lines) + "\n"
+    parsed = tomllib.loads(text)
+    for name, value in values.items():
+        if parsed.get(name) != value:
+            raise ValueError(f"{target.name}: '{name}' did not read back as {value!r}")
+    atomic_write(target, text)
+    return target

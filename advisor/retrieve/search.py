@@ -362,6 +362,13 @@ class IndexReader:
         self._lock = threading.Lock()
         self._failed: tuple[str, float] = ("", 0.0)
 
+    def reconfigure(self, settings: Settings) -> None:
+        """Search with changed settings from the next question on (those read per question; a build's
+        language statistics keep the centring source they were opened with until the next build)."""
+        self.settings = settings
+        if self._searcher is not None:
+            self._searcher.settings = settings
+
     def searcher(self) -> Searcher:
         build_id = self.store.current()
         if build_id is None:

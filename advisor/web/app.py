@@ -117,20 +117,27 @@ def build_app(
     *,
     index_command: Sequence[str] | None = None,
     eval_command: Sequence[str] | None = None,
+    calibrate_command: Sequence[str] | None = None,
 ) -> tuple[FastAPI, gr.Blocks]:
     """The FastAPI app with the JSON API and the Gradio UI mounted at '/'.
 
-    `index_command` / `eval_command` replace `python -m advisor index|eval --json` (the desk
-    appends `--corpus C --index I`); tests use them to index with their fake embedder.
+    `index_command` / `eval_command` / `calibrate_command` replace `python -m advisor
+    index|eval|calibrate --json` (the desk appends `--corpus C --index I`); tests use them to
+    index with their fake embedder.
     """
     advisor = advisor if advisor is not None else build_services(settings).advisor
-    runner = maintenance.Runner(settings, index_command, eval_command)
+    runner = maintenance.Runner(settings, index_command, eval_command, calibrate_command)
     gate = DeskGate(
         settings.admin_password, idle_seconds=settings.desk_idle_minutes * 60, max_seconds=settings.desk_max_hours * 3600
     )
     viewer_cache = DocumentCache(settings.load_timeout, settings.load_memory_mb)
     chat = ChatHandlers(settings, advisor, RateLimit(settings.feedback_per_minute, 60.0), viewer_cache)
-    desk = DeskHandlers(settings, runner, gate) if settings.admin_password else None
+    answering = advisor
+
+    def apply_settings(values: dict[str, float]) -> None:
+        answering.reconfigure(**values)  # a calibration applied at the desk: the next answer uses it
+
+    desk = DeskHandlers(settings, runner, gate, apply_settings) if settings.admin_password else None
     blocks = _page(settings, chat, desk)
     app = _mount(settings, blocks, advisor, gate)
     app.state.runner = runner
@@ -383,16 +390,21 @@ class _DeskView:
     eval_frame: gr.Dataframe
     feedback_btn: gr.Button
     feedback_table: gr.Dataframe
-    headings: list[gr.Markdown] = field(default_factory=list)  # Documents, Index, Evaluation, Feedback
+    calibrate_btn: gr.Button
+    calibrate_note: gr.Markdown
+    calibration: gr.HTML
+    apply_btn: gr.Button
+    apply_note: gr.Markdown
+    headings: list[gr.Markdown] = field(default_factory=list)  # Documents, Index, Evaluation, Feedback, Calibration
     tab: gr.Tab | None = None
 
     def labelled(self) -> list[Any]:
         """The components `DeskHandlers.relabel` writes, in its order."""
-        documents, index, evaluation, feedback = self.headings
+        documents, index, evaluation, feedback, calibration = self.headings
         return [
             self.tab, self.password, self.login, self.logout, documents, self.uploads, self.upload_btn, self.corpus_table,
             self.remove_choice, self.remove_btn, index, self.reindex_btn, evaluation, self.eval_btn, self.eval_frame, feedback,
-            self.feedback_btn, self.feedback_table,
+            self.feedback_btn, self.feedback_table, calibration, self.calibrate_btn, self.apply_btn,
         ]
 
 
@@ -401,6 +413,7 @@ def _desk_tab(settings: Settings, desk: DeskHandlers, language_state: gr.State) 
     with gr.Tab(i18n.label("desk_tab", FIRST), id="desk", elem_id="desk-tab") as tab:
         token_state = gr.State(None)
         seen_state = gr.State("")
+        calibration_seen = gr.State("")
         # The session token, also set as a cookie: uploads into Gradio's cache need it (advisor.web.access).
         token_box = gr.Textbox(visible="hidden", elem_id="desk-token")
         desk_timer = gr.Timer(DESK_SECONDS, active=False)
@@ -412,6 +425,7 @@ def _desk_tab(settings: Settings, desk: DeskHandlers, language_state: gr.State) 
             view = _desk_controls(settings, login_row, password, login, login_note, controls)
         view.tab = tab
         _wire_desk(desk, view, token_state, seen_state, token_box, desk_timer, language_state)
+        _wire_calibration(desk, view, token_state, calibration_seen, desk_timer, language_state)
     return view
 
 
@@ -449,6 +463,12 @@ def _desk_controls(
     eval_btn = gr.Button(i18n.label("run_eval", FIRST), elem_id="desk-eval")
     eval_note = gr.Markdown("", elem_id="desk-eval-status")
     eval_frame = gr.Dataframe(label=i18n.label("reports", FIRST), interactive=False, elem_id="desk-eval-table")
+    calibration_heading = gr.Markdown(i18n.label("calibration", FIRST))
+    calibrate_btn = gr.Button(i18n.label("run_calibrate", FIRST), elem_id="desk-calibrate")
+    calibrate_note = gr.Markdown("", elem_id="desk-calibrate-status")
+    calibration = gr.HTML("", elem_id="desk-calibration")
+    apply_btn = gr.Button(i18n.label("apply_calibration", FIRST), variant="primary", visible=False, elem_id="desk-calibrate-apply")
+    apply_note = gr.Markdown("", elem_id="desk-calibrate-apply-note")
     feedback_heading = gr.Markdown(i18n.label("feedback", FIRST))
     feedback_btn = gr.Button(i18n.label("refresh", FIRST), size="sm", elem_id="desk-feedback-refresh")
     feedback_table = gr.Dataframe(
@@ -458,7 +478,8 @@ def _desk_controls(
     return _DeskView(
         login_row, password, login, login_note, controls, logout, uploads, upload_btn, upload_note, corpus_table, remove_choice,
         remove_btn, remove_note, reindex_btn, index_note, eval_btn, eval_note, eval_frame, feedback_btn, feedback_table,
-        headings=[documents, index_heading, eval_heading, feedback_heading],
+        calibrate_btn, calibrate_note, calibration, apply_btn, apply_note,
+        headings=[documents, index_heading, eval_heading, feedback_heading, calibration_heading],
     )
 
 
@@ -495,6 +516,21 @@ def _wire_desk(
         show_progress="hidden", api_visibility="private",
     )
     gr.api(desk.status, api_name="desk_status")
+
+
+def _wire_calibration(
+    desk: DeskHandlers, v: _DeskView, token_state: gr.State, seen_state: gr.State, desk_timer: gr.Timer, language_state: gr.State
+) -> None:
+    """Calibrate (a background run), its result on the desk's timer, and applying the proposal."""
+    lang = language_state
+    v.calibrate_btn.click(desk.calibrate, [token_state, lang], v.calibrate_note, api_name="desk_calibrate").then(
+        lambda: "", None, v.apply_note, api_visibility="private"
+    )
+    v.apply_btn.click(desk.apply_calibration, [token_state, lang], [v.apply_note, v.apply_btn], api_name="desk_calibrate_apply")
+    desk_timer.tick(
+        desk.calibration_tick, [token_state, seen_state, lang], [v.calibrate_note, v.calibration, v.apply_btn, seen_state],
+        show_progress="hidden", api_visibility="private",
+    )
 
 # ---------------------------------------------------------------- serving
 

@@ -1,12 +1,14 @@
 """The maintainer's desk: its handlers and upload helpers, callable without a server.
 
-    DeskHandlers(settings, runner, gate)
+    DeskHandlers(settings, runner, gate, apply_settings)
         .unlock  .lock  .upload  .remove  .reindex  .evaluate  .tick  .refresh_feedback  .status  .relabel
+        .calibrate  .calibration_tick  .apply_calibration
     in_upload_cache(path, cache_dir), desk_upload_lines(settings, files, cache_dir, language)
 
 One login (`unlock`) gives a session token; every other handler checks it first. The work itself
-(saving uploads, running the re-index and the evaluation in their own processes) is in
-`advisor.web.maintenance`. Each handler that writes a note takes the session's chosen language
+(saving uploads, running the re-index, the evaluation and the calibration in their own processes)
+is in `advisor.web.maintenance`. Applying a calibration writes the settings file and hands the
+values to `apply_settings` (the app's `Advisor.reconfigure`), so the next answer uses them. Each handler that writes a note takes the session's chosen language
 (`advisor.web.i18n`); without one (an API client) the notes are in English.
 """
 
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 # Imported at module level: handlers' `gr.Request` annotations must resolve.
 import gradio as gr
 
+from advisor.index.stores import open_store
 from advisor.web import maintenance
 from advisor.web.access import client_address
 from advisor.web.i18n import label, text
@@ -82,10 +85,19 @@ def _size(n: int) -> str:
 class DeskHandlers:
     """The desk's event handlers; each method's parameters are exactly the event's inputs."""
 
-    def __init__(self, settings: Settings, runner: maintenance.Runner, gate: DeskGate) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        runner: maintenance.Runner,
+        gate: DeskGate,
+        apply_settings: Callable[[dict[str, float]], None] | None = None,
+    ) -> None:
+        """`apply_settings` makes applied values take effect in the serving process; without it the
+        desk writes them and says a restart is needed."""
         self.settings = settings
         self.runner = runner
         self.gate = gate
+        self.apply_settings = apply_settings
 
     # -------------------------------------------------------- views
 
@@ -134,6 +146,9 @@ class DeskHandlers:
             gr.update(value=label("feedback", choice)),
             gr.update(value=label("refresh", choice)),
             gr.update(label=label("feedback_table", choice)),
+            gr.update(value=label("calibration", choice)),
+            gr.update(value=label("run_calibrate", choice)),
+            gr.update(value=label("apply_calibration", choice)),
         )
 
     def unlock(self, password: str, language: str | None, request: gr.Request) -> tuple[Any, ...]:
@@ -182,6 +197,56 @@ class DeskHandlers:
         self._require(token, request, language)
         return self._start(self.runner.start_eval, "eval", language)
 
+    def calibrate(self, token: str | None, language: str | None, request: gr.Request) -> str:
+        """Start `advisor calibrate --json` on the current index; nothing is written until applied."""
+        self._require(token, request, language)
+        return self._start(self.runner.start_calibrate, "calibrate", language)
+
+    def calibration_tick(self, token: str | None, seen: str, language: str | None, request: gr.Request) -> tuple[Any, ...]:
+        """The desk's timer for the calibration: (status, view, apply button, seen key); the view is
+        sent only when the result or the language changed."""
+        if not self.gate.check(token, client_address(request), touch=False):
+            return (gr.skip(),) * 4
+        status = self.runner.calibrate_status(language)
+        result = self.runner.calibration()
+        key = maintenance.result_key(result, language)
+        if key == seen:
+            return status, gr.skip(), gr.skip(), seen
+        if result is None:  # a later run failed or is running: the earlier result is no longer shown
+            return status, "", gr.update(visible=False), key
+        applicable = maintenance.proposal(result) is not None
+        return status, maintenance.calibration_html(result, language), gr.update(visible=applicable, interactive=applicable), key
+
+    def apply_calibration(self, token: str | None, language: str | None, request: gr.Request) -> tuple[Any, ...]:
+        """Write the last calibration's proposal (the server's copy, never values from the page) into the
+        settings file, and use it from the next answer on. Returns (note, apply button)."""
+        self._require(token, request, language)
+        result = self.runner.calibration()
+        values = maintenance.proposal(result)
+        if result is None or values is None:
+            return text("calib_nothing_to_apply", language), gr.update(visible=False)
+        build = (result.get("index") or {}).get("build")
+        if build != open_store(self.settings).current(fresh=True):
+            return text("calib_stale", language), gr.update(visible=False)
+        try:
+            applied = maintenance.apply_calibration(values, build)
+        except (OSError, ValueError) as exc:
+            log.exception("writing the calibration failed")
+            return text("calib_apply_failed", language, error=maintenance.scrub_paths(str(exc), self.settings)), gr.skip()
+        shown = ", ".join(f"{k} = {v:g}" for k, v in values.items())
+        # The desk's own settings go to the children it starts next (evaluation, calibration): they must see the new rule.
+        self.settings = self.settings.model_copy(update=values)
+        self.runner.settings = self.settings
+        if self.apply_settings is None:
+            note = text("calib_written_restart", language, path=applied.path, values=shown)
+        else:
+            self.apply_settings(values)
+            note = text("calib_applied", language, path=applied.path, values=shown)
+        if applied.overridden:
+            note += text("calib_overridden", language, variables=", ".join(applied.overridden), path=applied.path)
+        log.info("calibration applied from the desk: %s", shown)
+        return note, gr.update(visible=False)
+
     @staticmethod
     def _start(start: Callable[[str | None], str], kind: str, language: str | None) -> str:
         try:
@@ -210,4 +275,4 @@ class DeskHandlers:
     def status(self, token: str | None, request: gr.Request) -> dict[str, str]:
         """What the desk shows about the re-index and the evaluation, for scripts that watch them."""
         self._require(token, request)
-        return {"index": self.runner.index_status(), "eval": self.runner.eval_status()}
+        return {"index": self.runner.index_status(), "eval": self.runner.eval_status(), "calibrate": self.runner.calibrate_status()}

@@ -59,6 +59,9 @@ UI: dict[str, dict[str, str]] = {
         "evaluation": "### Evaluatie",
         "run_eval": "Evaluatie uitvoeren",
         "reports": "Laatste rapporten",
+        "calibration": "### Kalibratie van de weigerregel",
+        "run_calibrate": "Kalibreer op de vragen",
+        "apply_calibration": "Voorgestelde waarden toepassen",
         "feedback": "### Feedback",
         "refresh": "Vernieuw",
         "feedback_table": "Feedback",
@@ -93,6 +96,9 @@ UI: dict[str, dict[str, str]] = {
         "evaluation": "### Evaluation",
         "run_eval": "Run evaluation",
         "reports": "Last reports",
+        "calibration": "### Calibrating the refusal rule",
+        "run_calibrate": "Calibrate on the questions",
+        "apply_calibration": "Apply the proposed values",
         "feedback": "### Feedback",
         "refresh": "Refresh",
         "feedback_table": "Feedback",
@@ -149,6 +155,79 @@ MESSAGES: dict[str, dict[str, str]] = {
             "({added} toegevoegd, {changed} gewijzigd, {removed} verwijderd)."
         ),
         "index_failed_files": "{count} bestand(en) konden niet worden geïndexeerd:",
+        # the desk: calibration
+        "calibrate_started": "Kalibratie gestart: de vragen gaan door de huidige index.",
+        "calibrate_running_already": "Er loopt al een kalibratie.",
+        "calibrate_start_failed": "De kalibratie kon niet worden gestart.",
+        "calibrate_running": "Kalibratie loopt ({seconds} s)...",
+        "calibrate_failed": "De kalibratie is mislukt: {error}",
+        "calibrate_finished": "Kalibratie klaar. Er is nog niets gewijzigd.",
+        "calib_questions": "{total} vragen uit {file}: {answerable} om te beantwoorden, {refusal} om te weigeren.",
+        "calib_rule": "Regel",
+        "calib_current": "huidig",
+        "calib_proposed": "voorgesteld",
+        "calib_refusal_threshold": "drempel",
+        "calib_refusal_floor": "ondergrens",
+        "calib_refusal_keyword_coverage": "trefwoorddekking",
+        "calib_refusal_precision": "weigering: precisie",
+        "calib_refusal_recall": "weigering: recall",
+        "calib_answered": "beantwoord",
+        "calib_recall_at_5": "recall@5 (beantwoord)",
+        "calib_changed": "Vragen waarvan de uitkomst verandert ({n}):",
+        "calib_unchanged": "Geen vraag verandert van uitkomst.",
+        "calib_outcome_answered": "beantwoord",
+        "calib_outcome_refused": "geweigerd",
+        "calib_should_answer": "hoort beantwoord te worden",
+        "calib_should_refuse": "hoort geweigerd te worden",
+        "calib_notes": "Let op:",
+        "calib_group_question_nl": "Nederlandse vragen",
+        "calib_group_question_en": "Engelse vragen",
+        "calib_group_cross_language": "vragen in een andere taal dan hun document",
+        "calib_note_builtin_offtopic": (
+            "Het vragenbestand heeft geen vragen om te weigeren: {n} ingebouwde vragen buiten het onderwerp (Nederlands en "
+            "Engels: koken, sport, software, reizen, belastingtarieven, verslaggevingsregels) nemen hun plaats in. Voeg eigen "
+            "vragen toe (kind: refusal), dicht bij uw onderwerp, voor een regel die bij uw gebruikers past."
+        ),
+        "calib_note_few_refusals": (
+            "Maar {n} vragen om te weigeren: de weigerkant van de regel rust op te weinig. Voeg er minstens {min} toe, "
+            "duidelijk buiten het onderwerp en er dichtbij (een belastingtarief, een wet) wat uw documenten niet behandelen."
+        ),
+        "calib_note_few_answerable": (
+            "Maar {n} beantwoordbare vragen: te weinig om de regel op te vertrouwen. Voeg vragen toe die uw gebruikers "
+            "stellen (minstens {min}, in elke taal waarin ze vragen), elk met het document dat haar beantwoordt (expected)."
+        ),
+        "calib_note_below_bar": (
+            "Zelfs de beste regel haalt weigerprecisie {precision:.2f} en recall {recall:.2f} (de norm is {bar:.2f}): op deze "
+            "documenten scheidt het bewijs de vragen om te beantwoorden niet van die om te weigeren. Bekijk de vragen hierboven: "
+            "voeg documenten toe die de geweigerde beantwoordbare vragen beantwoorden, en controleer of de vragen om te weigeren "
+            "echt buiten uw documenten vallen."
+        ),
+        "calib_note_overlap": (
+            "Beantwoordbare vragen en vragen buiten het onderwerp overlappen: {below} van de {n} beantwoordbare vragen scoren "
+            "niet hoger dan de hoogste vraag buiten het onderwerp ({top:.3f}). Meer documenten over de onderwerpen die gevraagd "
+            "worden, en vragen in de woorden van uw gebruikers, halen ze uit elkaar."
+        ),
+        "calib_note_language": (
+            "{group}: maar {share:.0%} van {n} wordt beantwoord met de voorgestelde regel. Het model waardeert een passage in "
+            "een andere taal lager dan een in de taal van de vraag; controleer de taalmix: documenten in de taal waarin uw "
+            "gebruikers vragen, of meer vragen in die taal om op te kalibreren."
+        ),
+        "calib_note_retrieval": (
+            "Van de beantwoordbare vragen wordt {recall_at_5:.0%} beantwoord vanuit het verwachte document bij de eerste vijf "
+            "passages ({answered:.0%} wordt beantwoord): het zoeken, niet de weigerregel, mist de rest. Controleer hun verwachte "
+            "documenten en of de documenten de woorden van uw gebruikers gebruiken."
+        ),
+        "calib_note_missing_expected": (
+            "Verwachte documenten die niet in de index staan: {documents}. Hun vragen kunnen ze niet vinden: verbeter de "
+            "bestandsnamen (relatief aan de corpusmap) of herindexeer."
+        ),
+        "calib_note_no_expected": "{n} beantwoordbare vragen noemen geen verwacht document: ze tellen mee voor weigeren, niet voor recall@5.",
+        "calib_applied": "Toegepast: antwoorden gebruiken de nieuwe regel vanaf nu, en {path} bewaart hem voor de volgende start ({values}).",
+        "calib_overridden": " Let op: {variables} in de omgeving van de server gaan bij de volgende start voor {path}; haal ze daar weg.",
+        "calib_written_restart": "Geschreven naar {path} ({values}); herstart de app om de nieuwe regel te gebruiken.",
+        "calib_nothing_to_apply": "Er is geen kalibratie met een ander voorstel om toe te passen; kalibreer eerst.",
+        "calib_stale": "De index is veranderd sinds deze kalibratie: kalibreer opnieuw voordat u toepast.",
+        "calib_apply_failed": "De waarden konden niet worden geschreven: {error}",
     },
     "en": {
         "no_index_yet": "No index yet",
@@ -194,6 +273,78 @@ MESSAGES: dict[str, dict[str, str]] = {
             "(added {added}, changed {changed}, removed {removed})."
         ),
         "index_failed_files": "{count} file(s) could not be indexed:",
+        "calibrate_started": "Calibration started: the questions go through the current index.",
+        "calibrate_running_already": "A calibration is already running.",
+        "calibrate_start_failed": "The calibration could not be started.",
+        "calibrate_running": "Calibration running ({seconds} s)...",
+        "calibrate_failed": "The calibration failed: {error}",
+        "calibrate_finished": "Calibration finished. Nothing has been changed yet.",
+        "calib_questions": "{total} questions from {file}: {answerable} to answer, {refusal} to refuse.",
+        "calib_rule": "Rule",
+        "calib_current": "current",
+        "calib_proposed": "proposed",
+        "calib_refusal_threshold": "threshold",
+        "calib_refusal_floor": "floor",
+        "calib_refusal_keyword_coverage": "keyword coverage",
+        "calib_refusal_precision": "refusal precision",
+        "calib_refusal_recall": "refusal recall",
+        "calib_answered": "answered",
+        "calib_recall_at_5": "recall@5 (answered)",
+        "calib_changed": "Questions whose outcome changes ({n}):",
+        "calib_unchanged": "No question changes its outcome.",
+        "calib_outcome_answered": "answered",
+        "calib_outcome_refused": "refused",
+        "calib_should_answer": "should be answered",
+        "calib_should_refuse": "should be refused",
+        "calib_notes": "Note:",
+        "calib_group_question_nl": "Dutch questions",
+        "calib_group_question_en": "English questions",
+        "calib_group_cross_language": "questions in another language than their document",
+        "calib_note_builtin_offtopic": (
+            "The questions file has no questions to refuse: {n} built-in off-topic questions (Dutch and English: cooking, "
+            "sports, software, travel, tax rates, accounting standards) stand in for them. Add your own (kind: refusal), near "
+            "your topic, for a rule that fits your users."
+        ),
+        "calib_note_few_refusals": (
+            "Only {n} questions to refuse: the rule's refusal side rests on too few. Add at least {min}, plainly off-topic "
+            "ones and near-topic ones (a tax rate, a statute) your documents do not cover."
+        ),
+        "calib_note_few_answerable": (
+            "Only {n} answerable questions: the rule is set on too few to trust. Add questions your users ask (at least {min}, "
+            "in each language they ask in), each with the document that answers it (expected)."
+        ),
+        "calib_note_below_bar": (
+            "Even the best rule reaches refusal precision {precision:.2f} and recall {recall:.2f} (the bar is {bar:.2f}): on "
+            "these documents the evidence does not separate the questions to answer from those to refuse. Look at the questions "
+            "above: add documents that answer the answerable ones that are refused, and check that the questions to refuse are "
+            "really outside what the documents cover."
+        ),
+        "calib_note_overlap": (
+            "Answerable and off-topic questions overlap: {below} of {n} answerable questions score no higher than the highest "
+            "off-topic one ({top:.3f}). More documents on the topics asked, and questions worded as your users word them, move "
+            "them apart."
+        ),
+        "calib_note_language": (
+            "{group}: only {share:.0%} of {n} are answered at the proposed rule. The model rates a passage in another language "
+            "lower than one in the question's own; check the language mix: documents in the language your users ask in, or "
+            "more questions in that language to calibrate on."
+        ),
+        "calib_note_retrieval": (
+            "Of the answerable questions, {recall_at_5:.0%} are answered from their expected document among the first five "
+            "passages ({answered:.0%} are answered): retrieval, not the refusal rule, misses the rest. Check their expected "
+            "documents, and whether the documents use your users' words."
+        ),
+        "calib_note_missing_expected": (
+            "Expected documents not in the index: {documents}. Their questions cannot find them: fix the file names (relative "
+            "to the corpus folder) or re-index."
+        ),
+        "calib_note_no_expected": "{n} answerable questions name no expected document: they count for refusal, not for recall@5.",
+        "calib_applied": "Applied: answers use the new rule from now on, and {path} keeps it for the next start ({values}).",
+        "calib_overridden": " Note: {variables} in the server's environment win over {path} at the next start; remove them there.",
+        "calib_written_restart": "Written to {path} ({values}); restart the app to use the new rule.",
+        "calib_nothing_to_apply": "There is no calibration with a different proposal to apply; calibrate first.",
+        "calib_stale": "The index changed since this calibration: calibrate again before applying.",
+        "calib_apply_failed": "The values could not be written: {error}",
     },
 }
 

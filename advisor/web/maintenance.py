@@ -1,7 +1,7 @@
-"""The maintainer's desk without the UI: uploads, the corpus table, re-index and evaluation runs.
+"""The maintainer's desk without the UI: uploads, the corpus table, re-index, evaluation and calibration runs.
 
-Indexing and evaluation run as separate processes (`python -m advisor index|eval --json`), never
-in the server: Chroma's embedded client is not process-safe and its writes hold the GIL, so a
+Indexing, evaluation and calibration run as separate processes (`python -m advisor
+index|eval|calibrate --json`), never in the server: Chroma's embedded client is not process-safe and its writes hold the GIL, so a
 build inside the server would stall every chat. The server only starts the process, reads the
 progress file the build publishes, and shows the result.
 """
@@ -9,6 +9,7 @@ progress file the build publishes, and shows the result.
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 import json
 import logging
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from advisor.core.settings import config_path, overridden_by_environment, write_config
 from advisor.evaluate import METRICS
 from advisor.index.build import scan_corpus
 from advisor.index.stores import open_store
@@ -266,7 +268,7 @@ def scrub_paths(text: str, settings: Settings) -> str:
 
 @dataclass
 class Job:
-    kind: str  # "index" or "eval"
+    kind: str  # "index", "eval" or "calibrate"
     process: subprocess.Popen[str]
     out_path: Path
     err_path: Path
@@ -276,13 +278,25 @@ class Job:
     finished: bool = False
 
 
-class Runner:
-    """At most one re-index and one evaluation at a time, started from the desk, watched by polling."""
+# Per kind of run: the notes when it starts, when it already runs, and when it cannot start.
+_STARTED = {"index": "index_started", "eval": "eval_started", "calibrate": "calibrate_started"}
+_ALREADY = {"index": "index_running", "eval": "eval_running_already", "calibrate": "calibrate_running_already"}
 
-    def __init__(self, settings: Settings, index_command: Sequence[str] | None = None, eval_command: Sequence[str] | None = None) -> None:
+
+class Runner:
+    """At most one re-index, one evaluation and one calibration at a time, started from the desk, watched by polling."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        index_command: Sequence[str] | None = None,
+        eval_command: Sequence[str] | None = None,
+        calibrate_command: Sequence[str] | None = None,
+    ) -> None:
         self.settings = settings
         self.index_command = list(index_command or [sys.executable, "-m", "advisor", "index", "--json"])
         self.eval_command = list(eval_command or [sys.executable, "-m", "advisor", "eval", "--json"])
+        self.calibrate_command = list(calibrate_command or [sys.executable, "-m", "advisor", "calibrate", "--json"])
         self.jobs: dict[str, Job] = {}
         self.lock = threading.Lock()
 
@@ -293,7 +307,7 @@ class Runner:
         with self.lock:
             job = self.jobs.get(kind)
             if job is not None and job.process.poll() is None:
-                return text("index_running" if kind == "index" else "eval_running_already", language)
+                return text(_ALREADY[kind], language)
             index_dir = Path(self.settings.index_dir)
             if kind == "index" and open_store(self.settings).is_building():
                 return text("index_building", language)
@@ -312,13 +326,16 @@ class Runner:
                 )
             self.jobs[kind] = Job(kind, proc, out_path, err_path)
         log.info("started %s run (process %d)", kind, proc.pid)
-        return text("index_started" if kind == "index" else "eval_started", language)
+        return text(_STARTED[kind], language)
 
     def start_index(self, language: str | None = None) -> str:
         return self._start("index", self.index_command, language)
 
     def start_eval(self, language: str | None = None) -> str:
         return self._start("eval", self.eval_command, language)
+
+    def start_calibrate(self, language: str | None = None) -> str:
+        return self._start("calibrate", self.calibrate_command, language)
 
     def running(self, kind: str) -> bool:
         job = self.jobs.get(kind)
@@ -363,6 +380,21 @@ class Runner:
         if job.error:
             return text("eval_failed", language, error=job.error)
         return text("eval_finished", language) + (text("below_bars", language) if job.process.returncode == 4 else "")
+
+    def calibrate_status(self, language: str | None = None) -> str:
+        job = self.poll("calibrate")
+        if job is None:
+            return ""
+        if not job.finished:
+            return text("calibrate_running", language, seconds=f"{time.monotonic() - job.started:.0f}")
+        if job.error:
+            return text("calibrate_failed", language, error=job.error)
+        return text("calibrate_finished", language)
+
+    def calibration(self) -> dict[str, Any] | None:
+        """The last finished calibration's result (`advisor calibrate --json`), or None."""
+        job = self.poll("calibrate")
+        return job.result if job is not None and job.finished and not job.error else None
 
     def stop_all(self) -> None:
         for job in self.jobs.values():
@@ -425,3 +457,93 @@ def eval_table(reports: list[tuple[str, dict[str, Any]]]) -> tuple[list[str], li
             row.append("-" if a is None or b is None else f"{float(a) - float(b):+.3f}")
         rows.append(row)
     return headers, rows
+
+
+# ---------------------------------------------------------------- calibration
+
+CALIBRATION_FIGURES = ("refusal_precision", "refusal_recall", "answered", "recall_at_5")
+RULE_VALUES = ("refusal_threshold", "refusal_floor", "refusal_keyword_coverage")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4f}" if abs(value) < 10 else f"{value:.1f}"
+    return html.escape(str(value), quote=True)
+
+
+def calibration_html(result: dict[str, Any] | None, language: str | None = None) -> str:
+    """The desk's view of a calibration: current and proposed rule with their figures, the questions
+    whose outcome changes, and the notes, every value from the run escaped."""
+    if not result:
+        return ""
+    q = result.get("questions", {})
+    parts = [f"<p>{html.escape(text('calib_questions', language, total=q.get('total', 0), answerable=q.get('answerable', 0), refusal=q.get('refusal', 0), file=Path(str(q.get('file', ''))).name))}</p>"]
+    head = "".join(f"<th>{html.escape(text(f'calib_{k}', language))}</th>" for k in ("rule", *RULE_VALUES, *CALIBRATION_FIGURES))
+    rows = []
+    for which in ("current", "proposed"):
+        part = result.get(which, {})
+        values = [part.get("rule", {}).get(k) for k in RULE_VALUES] + [part.get("figures", {}).get(k) for k in CALIBRATION_FIGURES]
+        rows.append(f"<tr><td>{html.escape(text(f'calib_{which}', language))}</td>" + "".join(f"<td>{_cell(v)}</td>" for v in values) + "</tr>")
+    parts.append(f'<table class="calibration"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
+    changed = result.get("changed", [])
+    if changed:
+        parts.append(f"<p>{html.escape(text('calib_changed', language, n=len(changed)))}</p>")
+        items = "".join(
+            f"<li><code>{_cell(c.get('id'))}</code> {html.escape(text('calib_outcome_' + str(c.get('before')), language))} &rarr; "
+            f"{html.escape(text('calib_outcome_' + str(c.get('after')), language))} ({html.escape(text('calib_should_' + str(c.get('should')), language))}): "
+            f"{_cell(str(c.get('question', ''))[:200])}</li>"
+            for c in changed[:50]
+        )
+        parts.append(f"<ul>{items}</ul>")
+    else:
+        parts.append(f"<p>{html.escape(text('calib_unchanged', language))}</p>")
+    notes = [calibration_note(n, language) for n in result.get("notes", [])]
+    if notes:
+        parts.append(f"<p><strong>{html.escape(text('calib_notes', language))}</strong></p><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
+    return "\n".join(parts)
+
+
+def calibration_note(note: dict[str, Any], language: str | None = None) -> str:
+    """A calibration note in the desk's language: its code's sentence with its values, else the English one."""
+    values = dict(note.get("values") or {})
+    if "documents" in values:
+        values["documents"] = ", ".join(str(d) for d in values["documents"][:8])
+    if "group" in values:
+        values["group"] = text(f"calib_group_{values['group']}", language)
+    try:
+        return text(f"calib_note_{note.get('code')}", language, **values)
+    except (KeyError, ValueError, IndexError):
+        return str(note.get("message", ""))
+
+
+def result_key(result: dict[str, Any] | None, language: str | None) -> str:
+    """Changes when the calibration's result or the page's language does: when the desk's view is stale."""
+    if result is None:
+        return ""
+    return hashlib.sha1(json.dumps(result, sort_keys=True).encode()).hexdigest() + f"|{language}"
+
+
+def proposal(result: dict[str, Any] | None) -> dict[str, float] | None:
+    """The proposed values of a calibration, when they differ from the current ones."""
+    if not result:
+        return None
+    proposed = result.get("proposed", {}).get("rule", {})
+    current = result.get("current", {}).get("rule", {})
+    values = {k: float(proposed[k]) for k in RULE_VALUES if k in proposed}
+    return values if len(values) == len(RULE_VALUES) and values != {k: current.get(k) for k in RULE_VALUES} else None
+
+
+@dataclass(frozen=True)
+class Applied:
+    values: dict[str, float]
+    path: str  # the settings file, as the server names it (relative unless ADVISOR_CONFIG is absolute)
+    overridden: list[str]  # ADVISOR_* variables that win over the file at the next start
+
+
+def apply_calibration(values: dict[str, float], build: str | None) -> Applied:
+    """Write a calibration's values into the settings file in use, keeping its other lines."""
+    stamp = time.strftime("%Y-%m-%d")
+    path = write_config(values, config_path(), note=f"refusal rule set from the maintainer's desk on {stamp} (build {build})")
+    return Applied(values, path.name if path.is_absolute() else str(path), overridden_by_environment(list(values)))

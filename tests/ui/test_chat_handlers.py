@@ -209,7 +209,7 @@ def test_handler_signatures_are_what_gradio_expects(settings: Settings) -> None:
     desk = DeskHandlers(settings, runner=None, gate=None)  # type: ignore[arg-type]
     with_request = {
         chat.rate_helpful, chat.rate_unhelpful, desk.unlock, desk.upload, desk.remove, desk.reindex,
-        desk.evaluate, desk.tick, desk.refresh_feedback, desk.status,
+        desk.evaluate, desk.tick, desk.refresh_feedback, desk.status, desk.calibrate, desk.calibration_tick, desk.apply_calibration,
     }
     for fn in [*with_request, chat.respond, chat.open_cited, chat.export, chat.reset, chat.document, desk.lock]:
         hints = get_type_hints(fn)

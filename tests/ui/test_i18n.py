@@ -78,7 +78,7 @@ def test_the_chat_relabels_in_one_language(settings: Settings) -> None:
 def test_the_desk_relabels_in_one_language(settings: Settings) -> None:
     desk = DeskHandlers(settings, runner=None, gate=None)  # type: ignore[arg-type]
     nl, en = desk.relabel("NL"), desk.relabel("EN")
-    assert len(nl) == len(en) == 18
+    assert len(nl) == len(en) == 21
     assert nl[0]["label"] == "Beheer" and en[0]["label"] == "Maintainer"
     assert nl[2]["value"] == "Ontgrendel" and en[2]["value"] == "Unlock"
 

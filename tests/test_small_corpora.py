@@ -1,0 +1,116 @@
+"""Small and one-language corpora as first-class cases (issue #13), with the real model and the default settings.
+
+Copies of shipped documents in a temporary folder, indexed alone: one Dutch document, and five
+Dutch documents (the first by the sha256 of their name, as `scripts/transfer_eval.py` picks them).
+The questions are the gold set's questions on those documents; the questions to refuse are the gold
+set's 35. The bar is the issue's: English questions on Dutch text answered (not refused) and citing
+their document, and off-topic questions refused, each for at least 0.85 of the fixture's questions.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from advisor.core.settings import Settings
+from advisor.evaluate import Question, load_questions
+from advisor.services import build_services
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLD = ROOT / "tests" / "eval" / "questions.yaml"
+BAR = 0.85
+ONE_DUTCH = ["organisatiecultuur-en-samenwerking.html"]
+FIVE_DUTCH = [
+    "organisatiecultuur-en-samenwerking.html",
+    "ketenregie-in-de-zorg.pdf",
+    "onderhandelen-over-een-alliantie.md",
+    "nationale-cultuurmodellen-toegepast.md",
+    "wij-zij-denken-en-stereotypen.md",
+]
+
+
+def _questions_on(documents: list[str], language: str) -> list[Question]:
+    """The gold answerable questions in `language` on these documents, their expected documents narrowed to them."""
+    out = []
+    for q in load_questions(GOLD):
+        expected = tuple(s for s in q.expected if s in documents)
+        if q.answerable and expected and q.language == language:
+            out.append(replace(q, expected=expected))
+    return out
+
+
+def _refusals() -> list[Question]:
+    return [q for q in load_questions(GOLD) if not q.answerable]
+
+
+def _corpus(tmp_path_factory: pytest.TempPathFactory, name: str, documents: list[str]) -> Iterator[Any]:
+    tmp = tmp_path_factory.mktemp(name)
+    corpus = tmp / "corpus"
+    corpus.mkdir()
+    for doc in documents:
+        shutil.copy2(ROOT / "corpus" / doc, corpus / doc)
+    settings = Settings(corpus_dir=corpus, index_dir=tmp / "index", models_dir=tmp_path_factory.getbasetemp() / "shared-models")
+    services = build_services(settings)
+    report = services.build_index()
+    assert report.failed == [] and report.documents == len(documents)
+    yield services.advisor
+
+
+@pytest.fixture(scope="module")
+def one_dutch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    yield from _corpus(tmp_path_factory, "one-dutch", ONE_DUTCH)
+
+
+@pytest.fixture(scope="module")
+def five_dutch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    yield from _corpus(tmp_path_factory, "five-dutch", FIVE_DUTCH)
+
+
+def _answered_citing(advisor: Any, questions: list[Question]) -> tuple[float, list[str]]:
+    """Share of the questions answered with a citation of an expected document, and the ids that were not
+    (with what happened), so a failure reports its figures."""
+    missed = []
+    for q in questions:
+        ans = advisor.answer(q.question, list(q.history))
+        cited = {c.source for c in ans.citations}
+        if ans.refused:
+            missed.append(f"{q.id} refused")
+        elif not cited & set(q.expected):
+            missed.append(f"{q.id} cites {sorted(cited)}")
+    return (len(questions) - len(missed)) / len(questions), missed
+
+
+def _refused_share(advisor: Any, questions: list[Question]) -> tuple[float, list[str]]:
+    answered = [q.id for q in questions if not advisor.answer(q.question).refused]
+    return (len(questions) - len(answered)) / len(questions), answered
+
+
+@pytest.mark.parametrize("fixture", ["one_dutch", "five_dutch"])
+def test_english_questions_on_dutch_text_are_answered_from_it(fixture: str, request: pytest.FixtureRequest) -> None:
+    advisor = request.getfixturevalue(fixture)
+    questions = _questions_on(ONE_DUTCH if fixture == "one_dutch" else FIVE_DUTCH, "en")
+    assert questions
+    share, missed = _answered_citing(advisor, questions)
+    assert share >= BAR, f"{fixture}: {share:.2f} of {len(questions)} English questions answered from their document; missed: {missed}"
+
+
+@pytest.mark.parametrize("fixture", ["one_dutch", "five_dutch"])
+def test_dutch_questions_on_dutch_text_are_answered_from_it(fixture: str, request: pytest.FixtureRequest) -> None:
+    advisor = request.getfixturevalue(fixture)
+    questions = _questions_on(ONE_DUTCH if fixture == "one_dutch" else FIVE_DUTCH, "nl")
+    share, missed = _answered_citing(advisor, questions)
+    assert share >= BAR, f"{fixture}: {share:.2f} of {len(questions)} Dutch questions answered from their document; missed: {missed}"
+
+
+@pytest.mark.parametrize("fixture", ["one_dutch", "five_dutch"])
+def test_off_topic_questions_are_refused_on_a_small_corpus(fixture: str, request: pytest.FixtureRequest) -> None:
+    advisor = request.getfixturevalue(fixture)
+    share, answered = _refused_share(advisor, _refusals())
+    assert share >= BAR, f"{fixture}: {share:.2f} of 35 off-topic questions refused; answered: {answered}"
