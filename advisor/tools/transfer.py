@@ -308,6 +308,8 @@ def run_transfer(settings: Settings, questions_path: Path, step: Step, work: Pat
     found, _ = scan_corpus(Path(settings.corpus_dir))
     documents = sorted(found)
     services = build_services(settings, embedder=embedder)
+    if work is not None:
+        work.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="advisor-transfer-", dir=work) as tmp:
         bench = Workbench(settings, Path(tmp), services, step)
         full = bench.build("full", documents)
