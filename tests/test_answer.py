@@ -257,3 +257,45 @@ def test_a_case_gives_way_to_a_section_that_answers_when_it_fits_about_as_well()
     # for "what is" questions a case may lead
     what = compose("Wat is derving?", "nl", q, hits, lambda ts: np.stack([vecs[t] for t in ts]), refusal_threshold=0.5, intent="what")
     assert what.points[0].section == "Voorbeeld: twee ketens"
+
+
+PARENT_DOC = """# Netwerkleiderschap
+
+## De drie kernactiviteiten
+
+### Verbinden
+
+Verbinden betekent de juiste partijen en personen bij elkaar brengen, ook als ze elkaar niet kennen.
+
+### Framen
+
+Framen is het gezamenlijke vraagstuk zo formuleren dat alle partners zich erin herkennen.
+
+### Coalities bouwen
+
+Geen netwerk beweegt als een blok. Een netwerkleider zoekt eerst een kleine groep partners die willen voortrekken. Daarbij hoort het vooroverleg: standpunten van partners verkennen voor de vergadering. Coalities bouwen is geen achterkamertjespolitiek zolang partners de uitkomst in open overleg toetsen.
+"""
+
+
+def test_a_step_the_question_found_keeps_its_best_sentences_under_it_once_each(tmp_path, fake_embedder) -> None:  # type: ignore[no-untyped-def]
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "netwerk.md").write_text(PARENT_DOC, encoding="utf-8")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", models_dir=tmp_path / "models", **FAKE_EMBEDDER_SETTINGS)
+    build_index(settings, fake_embedder)
+    ans = Advisor(settings, fake_embedder).answer("Hoe bouw je coalities met een kleine groep partners en vooroverleg?")
+    assert not ans.refused
+    steps = [p for p in ans.points if p.kind == "step"]
+    assert len(steps) == 3 and {p.section for p in steps} == {"De drie kernactiviteiten"}
+    names = re.findall(r"^\d\. \*\*([^*]+)\*\*", ans.text, re.M)
+    assert names == ["Verbinden", "Framen", "Coalities bouwen."]
+    details = [p for p in ans.points if p.kind == "detail"]
+    assert 1 <= len(details) <= 2
+    assert all(p.citations == steps[-1].citations for p in details)  # from the step's own passage
+    # no point repeats another, not even as part of a longer one
+    texts = [p.text for p in ans.points]
+    assert not [(a, b) for a in texts for b in texts if a is not b and a in b]
+    # the details stand under their step, indented, not numbered
+    lines = ans.text.split("\n")
+    at = next(i for i, line in enumerate(lines) if line.startswith("3. **Coalities bouwen"))
+    assert all(line.startswith("   - ") for line in lines[at + 1 : at + 1 + len(details)])

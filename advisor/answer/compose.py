@@ -405,8 +405,12 @@ def _parent_as_list(
         name = key[1].rsplit(" > ", 1)[-1].strip()
         candidates.append(Candidate(first.chunk, first.text, "step", order, name=name))
         if key == sec.key and details:
-            rest = [(j, c) for j, c in enumerate(sec.candidates) if c.text != first.text and first.text not in c.text]
-            best = sorted(rest, key=lambda jc: -sec.sims[jc[0]])[:details]
+            best: list[tuple[int, Candidate]] = []
+            for j in sorted(range(len(sec.candidates)), key=lambda j: -sec.sims[j]):
+                c = sec.candidates[j]
+                # a sentence and the same sentence joined to its antecedent are one point
+                if len(best) < details and not any(c.text in o.text or o.text in c.text for o in [first] + [b for _, b in best]):
+                    best.append((j, c))
             candidates += [Candidate(c.chunk, c.text, "detail", order, lead=c.lead) for _, c in sorted(best, key=lambda jc: jc[0])]
         chunks += own
     if sum(c.kind == "step" for c in candidates) < 3:
@@ -492,6 +496,8 @@ def _answer(
                 lead, joined = cand.lead, True  # an item that needs its lead-in gets it joined
             elif defect(cand.text) == "fragment":
                 continue
+            if any(cand.text in q.text or q.text in cand.text for q in points):
+                continue  # a sentence and the same sentence joined to its antecedent are one point
             n = numbers.cite(cand.chunk, cand.text)
             p = AnswerPoint(cand.text, (n,), True, sec.role, sec.key[1], cand.chunk.language, cand.kind, lead)
             points.append(p)
