@@ -318,7 +318,7 @@ def bench(settings: Any, questions_path: Path, scales: str, out_dir: Path) -> No
 @_common
 def serve(settings: Any, host: str | None, port: int | None) -> None:
     """Start the web app, building the index first when there is none."""
-    from advisor.web.app import serve as run
+    from advisor.web.launch import serve as run
 
     run(settings, host=host, port=port)
 
