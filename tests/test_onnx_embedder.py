@@ -136,14 +136,37 @@ def test_onnx_passages_and_questions_equal_sentence_transformers(embedders) -> N
     assert onnx.embed_documents([]).shape == (0, 384)
 
 
+BEYOND_LATIN = ["query: 你好, alliance", "query: samenwerking 🤝 partners", "query: Привет, партнер", "query: ŉ and \u200bzero width"]
+LATIN = ["query: naïve coöperatie, café-façade, Øresund ÆØÅ ß", "passage: — – … “quotes” ‘single’ € § ½ ﬁnance", "query:   spaces   tab\tnew\nline  "]
+
+
 @integration
 def test_the_tokenizers_library_gives_the_transformers_tokenizers_ids(embedders) -> None:  # type: ignore[no-untyped-def]
     onnx, torch_ = embedders
-    texts = ["passage: " + p for p in PASSAGES] + ["query: " + q for q in QUESTIONS]
+    texts = ["passage: " + p for p in PASSAGES] + ["query: " + q for q in QUESTIONS] + LATIN + BEYOND_LATIN
     want = torch_.model.tokenizer(texts, truncation=True, max_length=torch_.model.max_seq_length)["input_ids"]
-    got = [e.ids for e in onnx.tokenizer.encode_batch(texts)]
-    assert got == want
-    assert len(got[4]) == 512
+    assert onnx.tokenizer.encode(texts) == want
+    assert len(want[4]) == 512
+
+
+@integration
+def test_latin_script_text_needs_only_the_latin_part_of_the_vocabulary(models: Path) -> None:
+    from tokenizers import Tokenizer
+
+    onnx = load_embedder(load_settings(models_dir=models))
+    tokenizer = onnx.tokenizer
+    assert tokenizer.subset is not None and 100_000 < tokenizer.subset.get_vocab_size() < 150_000  # of 250k
+    assert all(tokenizer.covers(t) for t in ["passage: " + p for p in PASSAGES] + LATIN)
+    assert not any(tokenizer.covers(t) for t in BEYOND_LATIN)
+    onnx.embed_queries(QUESTIONS)
+    onnx.embed_documents(PASSAGES)
+    assert tokenizer._full is None  # Dutch and English never load the full vocabulary
+    full = Tokenizer.from_file(str(onnx.folder / "tokenizer.json"))
+    full.enable_truncation(512)
+    texts = LATIN + BEYOND_LATIN
+    assert tokenizer.encode(texts) == [e.ids for e in full.encode_batch(texts)]
+    assert tokenizer._full is not None
+    assert tokenizer.token_to_id("<pad>") == full.token_to_id("<pad>") == 1
 
 
 @integration
@@ -248,3 +271,18 @@ def test_an_index_build_embeds_passages_with_the_int8_graph_where_the_cpu_has_vn
     # 512-token repetition of one word is the pathological case
     assert float(cos[:4].min()) > 0.99 and float(cos.min()) > 0.95
     assert build_services(load_settings(models_dir=models, passage_precision="fp32")).index_embedder.runtime == "onnx-fp32"
+    # one text per run: a passage's int8 vector does not depend on the passages embedded with it
+    alone = np.stack([index.embed_documents([p])[0] for p in PASSAGES])
+    assert float((alone * index.embed_documents(PASSAGES)).sum(axis=1).min()) > 0.99999
+
+
+@integration
+def test_a_build_runs_its_batches_on_one_session_per_core_with_the_vectors_of_one_session(embedders, models: Path) -> None:  # type: ignore[no-untyped-def]
+    onnx, _ = embedders
+    texts = [f"{p} ({i})" for i in range(6) for p in PASSAGES[:4]]
+    parallel = load_embedder(load_settings(models_dir=models, passage_precision="fp32"), passages=True)
+    assert isinstance(parallel, OnnxEmbedder) and parallel.workers == (os.cpu_count() or 1)
+    got = parallel.embed_documents(texts)
+    if parallel.workers > 1:
+        assert len(parallel._pool) == parallel.workers - 1  # opened for the call, kept for the next
+    assert float((got * onnx.embed_documents(texts)).sum(axis=1).min()) > 0.99999

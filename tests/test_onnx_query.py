@@ -50,7 +50,7 @@ def test_export_happens_once_and_is_reused(embedders) -> None:  # type: ignore[n
     stamp = path.stat().st_mtime_ns
     assert materialize_onnx(onnx.model, onnx.folder, onnx.models_dir) == path
     assert path.stat().st_mtime_ns == stamp
-    assert [p.name for p in path.parent.iterdir() if not p.name.startswith(".")] == [path.name]
+    assert [p.name for p in path.parent.iterdir() if p.is_file() and not p.name.startswith(".")] == [path.name]
 
 
 def test_pipelines_it_does_not_reproduce_stay_on_pytorch(embedders) -> None:  # type: ignore[no-untyped-def]

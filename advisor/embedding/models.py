@@ -215,8 +215,10 @@ def load_embedder(settings: Settings, *, passages: bool = False) -> Embedder:
                     Path(settings.models_dir),
                     precision=precision,
                     batch_size=settings.embedding_batch_size,
-                    threads=cores if passages else threads,
-                    idle_threads=cores if passages else idle_threads,
+                    # a build: one single-threaded session per core; answers: all cores for a lone one
+                    threads=1 if passages else threads,
+                    idle_threads=1 if passages else idle_threads,
+                    workers=cores if passages else 1,
                 )
             log.warning("%s: its pipeline is not one ONNX Runtime reproduces here; it runs on torch", name)
         case "torch":
