@@ -294,9 +294,11 @@ def eval_cmd(settings: Any, questions_path: Path, report_dir: Path | None, out: 
 @click.option("--questions", "questions_path", type=click.Path(path_type=Path, exists=True), default=Path("tests/eval/questions.yaml"), show_default=True)
 @click.option("--scales", default="10000,100000", show_default=True, help="Synthetic chunk counts for the scale runs ('' for none).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("docs/bench"), show_default=True)
+@click.option("--repeat", "repeats", type=click.IntRange(1), default=2, show_default=True, help="Full builds per runtime (medians).")
 @_common
-def bench(settings: Any, questions_path: Path, scales: str, out_dir: Path) -> None:
-    """Measure indexing, retrieval and answer speed and quality against the naive LangChain recipe."""
+def bench(settings: Any, questions_path: Path, scales: str, out_dir: Path, repeats: int) -> None:
+    """Measure indexing, retrieval and answer speed and quality against the naive LangChain recipe,
+    and cold starts and builds against the torch path before ONNX Runtime."""
     import importlib.util
 
     from tqdm import tqdm
@@ -307,14 +309,14 @@ def bench(settings: Any, questions_path: Path, scales: str, out_dir: Path) -> No
     from advisor.tools.bench import format_table, run_bench
 
     sizes = tuple(int(x) for x in scales.split(",") if x.strip())
-    steps = 9 + len(sizes)
+    steps = 11 + 2 * repeats + len(sizes)
     bar = tqdm(total=steps, desc="bench", unit="step", file=sys.stderr, dynamic_ncols=True)
 
     def step(what: str) -> None:
         bar.set_postfix_str(what[:60])
         bar.update(1)
 
-    result = run_bench(settings, questions_path, sizes, out_dir, step)
+    result = run_bench(settings, questions_path, sizes, out_dir, step, repeats)
     bar.close()
     click.echo(format_table(result))
     click.echo(f"\nwritten to {out_dir / 'latest.json'}")
