@@ -265,7 +265,8 @@ class SubsetTokenizer:
         inside = [self.covers(t) for t in texts]
         out: list[list[int]] = [[] for _ in texts]
         if any(inside):
-            assert self.subset is not None and self.subset_ids is not None
+            assert self.subset is not None
+            assert self.subset_ids is not None
             rows = [i for i, ok in enumerate(inside) if ok]
             for i, enc in zip(rows, self.subset.encode_batch([texts[i] for i in rows]), strict=True):
                 out[i] = self.subset_ids[enc.ids].tolist()

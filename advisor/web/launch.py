@@ -82,7 +82,8 @@ class Starting:
                 return
 
     async def _run(self) -> None:
-        assert self._ready is not None and self._stop is not None
+        assert self._ready is not None
+        assert self._stop is not None
         loop = asyncio.get_running_loop()
         built: asyncio.Future[ASGIApp] = loop.create_future()
 
@@ -131,7 +132,7 @@ class _Lifespan:
 
     async def startup(self) -> None:
         scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": {}}
-        self.task = asyncio.create_task(self.app(scope, self.inbox.get, self.outbox.put))
+        self.task = asyncio.ensure_future(self.app(scope, self.inbox.get, self.outbox.put))
         await self.inbox.put({"type": "lifespan.startup"})
         reply = await self.outbox.get()
         if reply["type"] != "lifespan.startup.complete":
