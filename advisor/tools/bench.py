@@ -22,7 +22,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -266,28 +265,32 @@ def _child_env(settings: Settings, runtime: str) -> dict[str, str]:
     }
 
 
-def _peak_of(cmd: list[str], env: dict[str, str], timeout: float = 900) -> tuple[float, float, str]:
-    """Seconds and peak RSS (MB) of one child process, and its standard output.
+# Runs one command and reports its seconds and its own peak RSS. A small process of its own does the
+# spawning: a child's ru_maxrss starts from the RSS of the process that forked it (Linux copies the
+# counters at fork and keeps the larger at exec), and this benchmark's process holds gigabytes.
+_MEASURE = """
+import json, os, subprocess, sys, time
+cmd, out, err = json.loads(sys.argv[1]), open(sys.argv[2], "wb"), open(sys.argv[3], "wb")
+t = time.perf_counter()
+proc = subprocess.Popen(cmd, stdout=out, stderr=err)
+_, status, usage = os.wait4(proc.pid, 0)
+print(json.dumps({"seconds": time.perf_counter() - t, "maxrss_kb": usage.ru_maxrss, "code": os.waitstatus_to_exitcode(status)}))
+"""
 
-    `os.wait4` gives the resource use of that child alone (not the maximum over every child so far,
-    as RUSAGE_CHILDREN would).
-    """
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        t = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
-        timer = threading.Timer(timeout, proc.kill)
-        timer.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            timer.cancel()
-        seconds = time.perf_counter() - t
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        if proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd[2:4])} failed ({proc.returncode}): {err.read().decode(errors='replace')[-2000:]}")
-        return seconds, usage.ru_maxrss / 1024, out.read().decode(errors="replace")
+
+def _peak_of(cmd: list[str], env: dict[str, str], timeout: float = 900) -> tuple[float, float, str]:
+    """Seconds and peak RSS (MB) of one child process, and its standard output."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out, err = Path(tmp) / "out", Path(tmp) / "err"
+        res = subprocess.run(
+            [sys.executable, "-c", _MEASURE, json.dumps(cmd), str(out), str(err)], capture_output=True, text=True, env=env, timeout=timeout
+        )
+        if res.returncode != 0:
+            raise RuntimeError(f"measuring {' '.join(cmd[2:4])} failed: {res.stderr[-2000:]}")
+        got = json.loads(res.stdout.strip().splitlines()[-1])
+        if got["code"] != 0:
+            raise RuntimeError(f"{' '.join(cmd[2:4])} failed ({got['code']}): {err.read_text(errors='replace')[-2000:]}")
+        return float(got["seconds"]), got["maxrss_kb"] / 1024, out.read_text(errors="replace")
 
 
 def bench_quality_only(settings: Settings, questions_path: Path, embedder: Any) -> dict[str, float]:
