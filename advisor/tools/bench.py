@@ -60,6 +60,13 @@ def _cpu() -> dict[str, str]:
 
 
 def _peak_rss_mb() -> float:
+    """This process's own peak RSS: VmHWM (ru_maxrss would start from the forking process's RSS)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
