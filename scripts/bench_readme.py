@@ -112,11 +112,14 @@ the question. Faster cores explain most of the difference. On this machine, befo
 changes below, the same 100k-chunk measurement gave 31.04 / 38.92 ms hybrid p50 / p95 (question
 embedding 21.42 / 29.37 ms); the second ONNX session raised peak RSS by about 460 MB.
 
-What the last two rounds changed (p50 unless said otherwise; the first two rows measured on this
-machine, the others on the earlier one):
+What the last rounds changed (p50 unless said otherwise; the first three rows from this run, the
+next two measured on the Sapphire Rapids machine, the others on the earlier one):
 
 | change | before | after |
 |---|---|---|
+| issue #14: the answer path on ONNX Runtime alone (no torch, transformers or Chroma imported; the optimized graph saved once and memory-mapped; the Latin-script part of the tokenizer first; no interpreter teardown) | cold `ask` {cold.get('torch', {}).get('p50_s', '-')} s, {cold.get('torch', {}).get('peak_rss_mb', '-')} MB | {cold.get('onnx', {}).get('p50_s', '-')} s, {cold.get('onnx', {}).get('peak_rss_mb', '-')} MB |
+| issue #14: passages on ONNX Runtime, int8, one single-threaded session per core, one passage per run | full build {t.get('full_build_s', '-')} s | {o.get('full_build_s', '-')} s |
+| issue #14: `advisor serve` listens at once and builds the page meanwhile | health when the page is ready, {serve.get('torch', {}).get('page_s', '-')} s | health {serve.get('onnx', {}).get('health_s', '-')} s, page {serve.get('onnx', {}).get('page_s', '-')} s |
 | a lone question embedded on both cores (a second, 2-thread ONNX session used only when no other question is in flight; overlapping questions keep one thread each, so throughput under load holds: 94 vs 98 queries/s with two in flight) | 20.0 / 26.6 ms p50 / p95 | 15.8 / 20.6 ms |
 | an answer embeds the question and the search text in one batch instead of two runs | 32.0 ms | 25.1 ms |
 | questions embedded with ONNX Runtime instead of eager PyTorch (same vectors, cosine 0.9999999) | 73 ms | 31 ms |

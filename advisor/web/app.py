@@ -535,7 +535,7 @@ def ensure_index(services: Services) -> None:
 
 def served_app(settings: Settings) -> FastAPI:
     """What `advisor serve` runs (`advisor.web.launch`): the index built first when there is none,
-    then the app on the composition root's advisor (one model for a first build and for the answers)."""
+    then the app on the composition root's advisor."""
     services = build_services(settings)
     ensure_index(services)
     app, _ = build_app(settings, services.advisor)
