@@ -38,7 +38,8 @@ class Services:
 
     @cached_property
     def index_embedder(self) -> Embedder:
-        """What embeds an index build's passages: on ONNX Runtime its own (int8) graph, else the one model."""
+        """What embeds an index build's passages: on ONNX Runtime its own sessions (one per core, the
+        `passage_precision` graph), else the one model."""
         if self._embedder is not None or self.settings.embedding_runtime == "torch":
             return self.embedder
         from advisor.embedding.models import load_embedder  # the model: only when a build embeds something

@@ -88,8 +88,8 @@ def test_the_runtime_is_part_of_the_build_fingerprint() -> None:
     from advisor.index.build import settings_fingerprint
 
     onnx, torch_ = load_settings(), load_settings(embedding_runtime="torch")
-    assert (runtime_name(onnx), runtime_name(torch_)) == ("onnx-int8", "torch")
-    assert runtime_name(load_settings(passage_precision="fp32")) == "onnx-fp32"
+    assert (runtime_name(onnx), runtime_name(torch_)) == ("onnx-fp32", "torch")
+    assert runtime_name(load_settings(passage_precision="int8")) == "onnx-int8"
     assert settings_fingerprint(onnx, "m", runtime_name(onnx)) != settings_fingerprint(torch_, "m", runtime_name(torch_))
 
 
@@ -182,7 +182,7 @@ def test_the_optimized_graph_is_saved_once_beside_the_export_and_reused(embedder
     again = load_embedder(load_settings(models_dir=models))
     assert again.graph == graph and graph.stat().st_mtime_ns == stamp
     assert optimized_graph(models / "onnx" / (graph.name.split("-fp32-")[0] + ".onnx")) == graph
-    assert [p.name for p in graph.parent.glob("*.onnx")] == [graph.name]
+    assert [p.name for p in graph.parent.glob("*-fp32-*.onnx")] == [graph.name]
 
 
 @integration
@@ -253,12 +253,13 @@ def test_a_cold_ask_imports_no_torch(tmp_path: Path, models: Path) -> None:
 
 
 @integration
-def test_an_index_build_embeds_passages_with_the_int8_graph_where_the_cpu_has_vnni(embedders, models: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_an_index_build_embeds_passages_with_the_int8_graph_when_asked_and_the_cpu_has_vnni(embedders, models: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from advisor.embedding.onnx_runtime import int8_is_fast
     from advisor.services import build_services
 
     onnx, _ = embedders
-    settings = load_settings(models_dir=models, index_dir=tmp_path / "index")
+    assert build_services(load_settings(models_dir=models)).index_embedder.runtime == "onnx-fp32"  # the default
+    settings = load_settings(models_dir=models, index_dir=tmp_path / "index", passage_precision="int8")
     services = build_services(settings)
     index = services.index_embedder
     assert index is not services.embedder and services.embedder.runtime == "onnx-fp32"  # questions and sentences stay fp32
@@ -270,7 +271,6 @@ def test_an_index_build_embeds_passages_with_the_int8_graph_where_the_cpu_has_vn
     # int8 moves a passage's vector by under 1% (0.992 at worst over the shipped corpus); the
     # 512-token repetition of one word is the pathological case
     assert float(cos[:4].min()) > 0.99 and float(cos.min()) > 0.95
-    assert build_services(load_settings(models_dir=models, passage_precision="fp32")).index_embedder.runtime == "onnx-fp32"
     # one text per run: a passage's int8 vector does not depend on the passages embedded with it
     alone = np.stack([index.embed_documents([p])[0] for p in PASSAGES])
     assert float((alone * index.embed_documents(PASSAGES)).sum(axis=1).min()) > 0.99999
@@ -280,7 +280,7 @@ def test_an_index_build_embeds_passages_with_the_int8_graph_where_the_cpu_has_vn
 def test_a_build_runs_its_batches_on_one_session_per_core_with_the_vectors_of_one_session(embedders, models: Path) -> None:  # type: ignore[no-untyped-def]
     onnx, _ = embedders
     texts = [f"{p} ({i})" for i in range(6) for p in PASSAGES[:4]]
-    parallel = load_embedder(load_settings(models_dir=models, passage_precision="fp32"), passages=True)
+    parallel = load_embedder(load_settings(models_dir=models), passages=True)
     assert isinstance(parallel, OnnxEmbedder) and parallel.workers == (os.cpu_count() or 1)
     got = parallel.embed_documents(texts)
     if parallel.workers > 1:

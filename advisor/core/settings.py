@@ -50,13 +50,13 @@ class Settings(BaseSettings):
             "query_runtime), kept for comparison in `advisor bench` (docs/bench/README.md)."
         ),
     )
-    passage_precision: Literal["int8", "fp32"] = Field(
-        "int8",
+    passage_precision: Literal["fp32", "int8"] = Field(
+        "fp32",
         description=(
-            "Weights of the ONNX Runtime model that embeds passages for an index build: 'int8' (dynamic "
-            "quantization of the matrix products, about twice as fast; the gold evaluation's recall@5, MRR and "
-            "refusal figures within 0.01 of fp32: docs/models.md) needs a CPU with VNNI and falls back to 'fp32' "
-            "without. Questions and the composer's sentences are always embedded in fp32."
+            "Weights of the ONNX Runtime model that embeds passages for an index build. 'int8' (dynamic "
+            "quantization of the matrix products; needs a CPU with VNNI, else fp32) builds about twice as fast, "
+            "but moves passage vectors by 0.4% and with them borderline answers and refusals (docs/models.md): "
+            "not the default. Questions and the composer's sentences are always embedded in fp32."
         ),
     )
     answer_threads: int = Field(

@@ -190,8 +190,8 @@ def load_embedder(settings: Settings, *, passages: bool = False) -> Embedder:
     """The configured model, loaded now: the caller keeps it (see `advisor.services`).
 
     `passages=True` asks for the model that embeds an index build's passages: on ONNX Runtime that
-    is the `passage_precision` graph (int8 where the CPU has VNNI), all cores; otherwise the
-    model that answers questions, in fp32.
+    is the `passage_precision` graph (fp32; int8 when asked and the CPU has VNNI) on one
+    single-threaded session per core; otherwise the model that answers questions.
     """
     offline_environment()
     folder, name = resolve_model_folder(settings)

@@ -284,7 +284,7 @@ class SubsetTokenizer:
 
 
 def _quantize(source: Path, dest: Path) -> None:
-    """Dynamic int8 weights for the matrix products, per output channel (activations stay float)."""
+    """int8 weights for the matrix products, per output channel; activations quantized per run (dynamic)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     quantize_dynamic(str(source), str(dest), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"])
