@@ -98,7 +98,11 @@ with default settings, and `similarity_search(k)` as the answer's sources (it ne
   ({cold.get('onnx', {}).get('p50_s', '-')} s, {cold.get('onnx', {}).get('peak_rss_mb', '-')} MB).
 - `advisor serve` answers `/api/health` within 5 s of start: **{'met' if serve.get('onnx', {}).get('health_s', 99) < 5 else 'not met'}** ({serve.get('onnx', {}).get('health_s', '-')} s).
 - A full build at least twice as fast as the torch path in the same run: **{'met' if cmp.get('speedup', {}).get('full_build', 0) >= 2 else 'not met'}**
-  ({cmp.get('speedup', {}).get('full_build', '-')}x in process, {cmp.get('speedup', {}).get('index_command', '-')}x as a command).
+  ({cmp.get('speedup', {}).get('full_build', '-')}x in process, {cmp.get('speedup', {}).get('index_command', '-')}x as a command, passages in {r.get('passage_runtime', '-')}).
+  In fp32 the embedding runs close to what two cores compute (the torch path here also gains
+  from the length-sorted cache steps); with `ADVISOR_PASSAGE_PRECISION=int8` a run on
+  2026-12-04 measured 2.38x in process and 2.85x as a command, but int8 passages move borderline
+  answers and refusals, so they are not the default (`docs/models.md`).
 - Unchanged re-index well under a second per hundred documents: **{'met' if a['noop_reindex_s_per_100_docs'] < 1 else 'not met'}**
   ({a['noop_reindex_s_per_100_docs']} s per hundred documents).
 - Retrieval p95 under 50 ms at 100k chunks: **{'met' if big['retrieval']['hybrid']['p95_ms'] < 50 else 'not met'}** for hybrid
