@@ -47,10 +47,15 @@ def main() -> None:
     largest = max(stages, key=lambda k: stages[k])
     m = r.get("machine", {})
     machine = ", ".join(x for x in (f"{m.get('cores', '?')} cores", m.get("cpu"), m.get("isa"), "24 GiB") if x)
+    scale_note = (
+        f" The rows of {', '.join(str(x['chunks']) for x in r['scale'][1:])} synthetic chunks are from the run of"
+        f" {r['scale_run']}: this one ran without the scale runs (`--scales \"\"`)."
+        if r.get("scale_run") else ""
+    )
     text = f"""# Benchmarks: the advisor against the naive LangChain recipe
 
 One run of `advisor bench` on this project's machine ({machine}), {r['created']},
-model {r['model']} (loaded in {r['model_load_s']} s). Raw figures: `docs/bench/latest.json`.
+model {r['model']} (loaded in {r['model_load_s']} s). Raw figures: `docs/bench/latest.json`.{scale_note}
 
 ```bash
 .venv/bin/advisor bench                       # full run, incl. 10k and 100k synthetic chunks (~25 min here)
