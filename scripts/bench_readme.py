@@ -52,10 +52,11 @@ def main() -> None:
         f" {r['scale_run']}: this one ran without the scale runs (`--scales \"\"`)."
         if r.get("scale_run") else ""
     )
+    run_note = f"\n\n**This run:** {r['note']}" if r.get("note") else ""
     text = f"""# Benchmarks: the advisor against the naive LangChain recipe
 
 One run of `advisor bench` on this project's machine ({machine}), {r['created']},
-model {r['model']} (loaded in {r['model_load_s']} s). Raw figures: `docs/bench/latest.json`.{scale_note}
+model {r['model']} (loaded in {r['model_load_s']} s). Raw figures: `docs/bench/latest.json`.{scale_note}{run_note}
 
 ```bash
 .venv/bin/advisor bench                       # full run, incl. 10k and 100k synthetic chunks (~25 min here)
@@ -115,7 +116,7 @@ with default settings, and `similarity_search(k)` as the answer's sources (it ne
   ({cold.get('onnx', {}).get('p50_s', '-')} s, {cold.get('onnx', {}).get('peak_rss_mb', '-')} MB).
 - `advisor serve` answers `/api/health` within 5 s of start: **{'met' if serve.get('onnx', {}).get('health_s', 99) < 5 else 'not met'}** ({serve.get('onnx', {}).get('health_s', '-')} s).
 - A full build at least twice as fast as the torch path in the same run: **{'met' if x.get('full_build', 0) >= 2 else 'not met'}** with the default
-  passages ({r.get('passage_runtime', '-')}: {x.get('full_build', '-')}x in process, {x.get('index_command', '-')}x as a command).
+  passages ({r.get('passage_runtime', '-')}: {x.get('full_build', '-')}x in process, {x.get('index_command', '-')}x as a command){' in this run; see its note on the load above' if r.get('note') else ''}.
 {int8_line}  The torch path measured here is the path before this branch but for one shared change: the
   embedding cache now sends its steps of 64 texts shortest first (`CachedEmbedder`), which pads
   the shipped corpus's passages to 107,063 tokens in sentence-transformers' batches of 16 instead of
