@@ -5,7 +5,7 @@
 
 Nothing below this module keeps a model in a global or chooses a process-wide setting: a part
 gets what it needs passed in. Parts are made when first used, so `advisor index` on an unchanged
-corpus never loads the embedding model.
+corpus never loads the embedding model, and `advisor ask` never loads the one that embeds passages.
 """
 
 from __future__ import annotations
@@ -37,9 +37,19 @@ class Services:
         return load_embedder(self.settings)
 
     @cached_property
+    def index_embedder(self) -> Embedder:
+        """What embeds an index build's passages: on ONNX Runtime its own sessions (one per core, the
+        `passage_precision` graph), else the one model."""
+        if self._embedder is not None or self.settings.embedding_runtime == "torch":
+            return self.embedder
+        from advisor.embedding.models import load_embedder  # the model: only when a build embeds something
+
+        return load_embedder(self.settings, passages=True)
+
+    @cached_property
     def advisor(self) -> Advisor:
-        if self._embedder is None and self.settings.answer_threads > 0:
-            import torch  # heavy: only the packaged model runs on it
+        if self._embedder is None and self.settings.answer_threads > 0 and getattr(self.embedder, "runtime", "") == "torch":
+            import torch  # heavy: only the torch runtime needs it (ONNX Runtime sets threads per session)
 
             # The one process-wide choice, made here and only for a process that answers: one
             # torch thread each keeps latency steady when several answer at once
@@ -49,7 +59,7 @@ class Services:
 
     def build_index(self, **kwargs: Any) -> IndexReport:
         """A new index build; the model is loaded only if something needs embedding."""
-        return build_index(self.settings, self._embedder, load=lambda: self.embedder, **kwargs)
+        return build_index(self.settings, self._embedder, load=lambda: self.index_embedder, **kwargs)
 
 
 def build_services(settings: Settings, *, embedder: Embedder | None = None) -> Services:

@@ -1,4 +1,5 @@
-"""Questions embedded through ONNX Runtime give the vectors sentence-transformers gives."""
+"""The torch path's question encoder (`embedding_runtime='torch'`, the path before ONNX Runtime ran
+everything): questions embedded through ONNX Runtime give the vectors sentence-transformers gives."""
 
 from __future__ import annotations
 
@@ -26,8 +27,8 @@ QUESTIONS = [
 @pytest.fixture(scope="module")
 def embedders(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     models = tmp_path_factory.getbasetemp() / "shared-models"
-    onnx = load_embedder(load_settings(models_dir=models, query_runtime="onnx"))
-    torch_only = load_embedder(load_settings(models_dir=models, query_runtime="torch"))
+    onnx = load_embedder(load_settings(models_dir=models, embedding_runtime="torch", query_runtime="onnx"))
+    torch_only = load_embedder(load_settings(models_dir=models, embedding_runtime="torch", query_runtime="torch"))
     return onnx, torch_only
 
 
@@ -49,7 +50,7 @@ def test_export_happens_once_and_is_reused(embedders) -> None:  # type: ignore[n
     stamp = path.stat().st_mtime_ns
     assert materialize_onnx(onnx.model, onnx.folder, onnx.models_dir) == path
     assert path.stat().st_mtime_ns == stamp
-    assert [p.name for p in path.parent.iterdir() if not p.name.startswith(".")] == [path.name]
+    assert [p.name for p in path.parent.iterdir() if p.is_file() and not p.name.startswith(".")] == [path.name]
 
 
 def test_pipelines_it_does_not_reproduce_stay_on_pytorch(embedders) -> None:  # type: ignore[no-untyped-def]

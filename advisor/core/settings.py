@@ -46,28 +46,47 @@ class Settings(BaseSettings):
         ),
     )
     embedding_batch_size: int = Field(16, description="Passages per embedding batch.")
+    embedding_runtime: Literal["onnx", "torch"] = Field(
+        "onnx",
+        description=(
+            "'onnx' embeds questions, the composer's sentences and passages on ONNX Runtime alone (no torch "
+            "import; the graph is exported once into models_dir/onnx and optimized once beside it). 'torch' is "
+            "the path before it (passages and sentences with sentence-transformers, questions per "
+            "query_runtime), kept for comparison in `advisor bench` (docs/bench/README.md)."
+        ),
+    )
+    passage_precision: Literal["fp32", "int8"] = Field(
+        "fp32",
+        description=(
+            "Weights of the ONNX Runtime model that embeds passages for an index build. 'int8' (dynamic "
+            "quantization of the matrix products; needs a CPU with VNNI, else fp32) builds about twice as fast, "
+            "but moves passage vectors by 0.4% and with them borderline answers and refusals (docs/models.md): "
+            "not the default. Questions and the composer's sentences are always embedded in fp32."
+        ),
+    )
     answer_threads: int = Field(
         1,
         description=(
-            "Torch threads in a process that answers questions. Questions are short and run in parallel; "
-            "one thread each keeps p95 latency steady (figures in docs/reliability.md). Indexing uses all cores."
+            "Threads for one question while others are answered at once (ONNX Runtime's second session, or "
+            "torch's threads with embedding_runtime='torch'). Questions are short and run in parallel; one thread "
+            "each keeps p95 latency steady (figures in docs/reliability.md). Indexing uses all cores."
         ),
     )
 
     idle_query_threads: int = Field(
         0,
         description=(
-            "Threads for a question embedded while no other is (ONNX runtime only; 0 = all cores, 1 = never more "
-            "than answer_threads). A lone question then uses every core; questions that overlap still get one "
-            "thread each (figures in docs/bench/README.md)."
+            "Threads for an embedding made while no other is (ONNX Runtime only; 0 = all cores, 1 = never more "
+            "than answer_threads): a lone question, an answer's sentences, an index build's passages. Embeddings "
+            "that overlap still get answer_threads each (figures in docs/bench/README.md)."
         ),
     )
     query_runtime: Literal["onnx", "torch"] = Field(
         "onnx",
         description=(
-            "How questions are embedded: 'onnx' runs the same model through ONNX Runtime (exported once into "
-            "models_dir/onnx; identical vectors, about half the latency: docs/models.md), "
-            "'torch' through sentence-transformers. Passages are always embedded with PyTorch."
+            "With embedding_runtime='torch' only: how questions are embedded, 'onnx' through ONNX Runtime "
+            "(two sessions, identical vectors, about half the latency: docs/models.md) or 'torch' through "
+            "sentence-transformers."
         ),
     )
 

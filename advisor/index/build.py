@@ -25,7 +25,7 @@ import numpy as np
 
 from advisor.core.fsutil import sha256_file
 from advisor.core.types import Chunk
-from advisor.embedding.models import CachedEmbedder, EmbeddingCache, load_embedder, model_name
+from advisor.embedding.models import CachedEmbedder, EmbeddingCache, load_embedder, model_name, runtime_name
 from advisor.index.background import background_passages
 from advisor.index.keyword import BM25Index
 from advisor.index.layout import (
@@ -115,9 +115,10 @@ def scan_corpus(corpus_dir: Path) -> tuple[dict[str, Path], list[FileFailure]]:
     return found, refused
 
 
-def settings_fingerprint(settings: Settings, model_name: str) -> dict[str, Any]:
+def settings_fingerprint(settings: Settings, model_name: str, runtime: str = "") -> dict[str, Any]:
     return {
         "model": model_name,
+        "runtime": runtime,  # vectors of another runtime are not reused: a switch rebuilds
         "chunk_size": settings.chunk_size,
         "chunk_overlap": settings.chunk_overlap,
         "loader_version": LOADER_VERSION,
@@ -232,7 +233,11 @@ def _plan(settings: Settings, store: BuildStore, embedder: Embedder | None, full
     prev_info = store.info_or_none(cur)
     files, refused = scan_corpus(Path(settings.corpus_dir))
     hashes = {rel: sha256_file(p) for rel, p in files.items()}
-    fingerprint = settings_fingerprint(settings, embedder.name if embedder is not None else model_name(settings))
+    fingerprint = settings_fingerprint(
+        settings,
+        embedder.name if embedder is not None else model_name(settings),
+        str(getattr(embedder, "runtime", "")) if embedder is not None else runtime_name(settings),
+    )
     # Chunks are reused only from a build of the same settings and layout (an older layout lacks fields).
     reuse = prev_info is not None and not full and prev_info.get("fingerprint") == fingerprint and layout_ok(prev_info)
     prev_manifest: dict[str, Any] = prev_info["manifest"] if prev_info else {}

@@ -396,7 +396,7 @@ class ServerStore(BuildStore):
 
     def open(self, build_id: str) -> OpenBuild:
         folder = self._cached(build_id)
-        return read_build_folder(folder, build_id, self.vectors.collections(build_id, folder))
+        return read_build_folder(folder, build_id, lambda: self.vectors.collections(build_id, folder))
 
     def _cached(self, build_id: str) -> Path:
         """This machine's copy of a build, copied from the server the first time it is needed."""

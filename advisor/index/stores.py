@@ -62,7 +62,7 @@ class FolderStore(BuildStore):
 
     def open(self, build_id: str) -> OpenBuild:
         bdir = builds_dir(self.index_dir) / build_id
-        return read_build_folder(bdir, build_id, self.vectors.collections(build_id, bdir))
+        return read_build_folder(bdir, build_id, lambda: self.vectors.collections(build_id, bdir))
 
     def chunks(self, build_id: str) -> list[Chunk]:
         """Only the chunk list: the builder reads it without opening the Chroma folder."""

@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +15,7 @@ import numpy as np
 from advisor.core.types import Chunk, Hit
 from advisor.index.layout import BuildStore, layout_ok
 from advisor.index.stores import open_store
-from advisor.index.vectors import query
+from advisor.index.vectors import query, rows_by_language
 from advisor.retrieve.fusion import cap_per_group, reciprocal_rank_fusion
 from advisor.retrieve.glossary import glossary_expansion, query_terms
 from advisor.retrieve.intent import Intent, question_intent, role_fit
@@ -27,6 +28,11 @@ log = logging.getLogger(__name__)
 
 
 MIN_CENTRING_CHUNKS = 50
+
+# Up to this many chunks, dense search multiplies the build's own vectors (vectors.npy) with the
+# query: exact, and about 1 ms at 10k chunks, where opening Chroma costs a cold start over half a
+# second (importing it and its client). Above it, Chroma's HNSW index is the faster way.
+EXACT_SEARCH_MAX_CHUNKS = 20_000
 
 
 class Passages(list[Hit]):
@@ -122,8 +128,9 @@ class Searcher:
             self.by_source.setdefault(c.source, []).append(i)
             self.by_section.setdefault(c.section_key, []).append(i)
         self.bm25 = build.bm25
-        self.collections = build.collections
-        self.counts = {lang: col.count() for lang, col in self.collections.items()}  # a build never changes
+        self._open_collections = build.open_collections
+        self.rows = rows_by_language(self.chunks)  # one collection per chunk language (LAYOUT)
+        self.counts = {lang: len(rows) for lang, rows in self.rows.items()}  # a build never changes
         self.chunk_vectors = build.vectors
         self.language_stats = LanguageStats(build.language_stats_path, self.counts, settings.language_centring_source)
 
@@ -137,20 +144,37 @@ class Searcher:
 
         offsets = self.language_offsets(qvec)
         merged: list[tuple[int, float, float]] = []
-        for lang, col in self.collections.items():
+        for lang in self.counts:
             offset = offsets.get(lang, 0.0)
-            for cid, sim in query(col, qvec, k, count=self.counts[lang]):
-                i = self.by_id.get(cid)
-                if i is not None:
-                    merged.append((i, sim, sim - offset))
+            merged += [(i, sim, sim - offset) for i, sim in self._nearest(lang, qvec, k)]
         merged.sort(key=lambda t: -t[2])
         return merged[:k]
 
+    @cached_property
+    def collections(self) -> dict[str, Any]:
+        """The build's Chroma collections by language, opened when first needed."""
+        return self._open_collections()
+
+    @cached_property
+    def _language_vectors(self) -> dict[str, np.ndarray]:
+        return {lang: np.ascontiguousarray(self.chunk_vectors[rows], dtype=np.float32) for lang, rows in self.rows.items()}
+
+    def _nearest(self, lang: str, qvec: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """(chunk index, cosine similarity) of the `k` chunks of `lang` nearest to `qvec`, best first."""
+        if len(self.chunks) > EXACT_SEARCH_MAX_CHUNKS:
+            found = ((self.by_id.get(cid), sim) for cid, sim in query(self.collections[lang], qvec, k, count=self.counts[lang]))
+            return [(i, sim) for i, sim in found if i is not None]
+        sims = self._language_vectors[lang] @ np.asarray(qvec, dtype=np.float32)
+        top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
+        top = top[np.argsort(-sims[top], kind="stable")]
+        rows = self.rows[lang]
+        return [(rows[j], float(sims[j])) for j in top]
+
     def language_offsets(self, qvec: np.ndarray) -> dict[str, float]:
         """What centring subtracts per language for this query (empty when the index holds one language)."""
-        if not (self.settings.language_debias and len(self.collections) >= 2):
+        if not (self.settings.language_debias and len(self.counts) >= 2):
             return {}
-        return {lang: self.language_stats.offset(qvec, lang, self.settings.language_centring) for lang in self.collections}
+        return {lang: self.language_stats.offset(qvec, lang, self.settings.language_centring) for lang in self.counts}
 
     def sentence_offsets(self, qvec: np.ndarray) -> dict[str, float]:
         """Language centring for the composer's sentence scores: as retrieval centres (a small or

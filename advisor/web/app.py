@@ -15,7 +15,6 @@ short message: no stack trace and no server path reaches a page.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -583,15 +582,10 @@ def ensure_index(services: Services) -> None:
         print(f"  not indexed: {f.source}: {f.reason}", flush=True)
 
 
-def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
-    """Run the app on 127.0.0.1:7860 unless told otherwise (arguments, then GRADIO_SERVER_*)."""
-    import uvicorn
-
-    services = build_services(settings)  # one model for a first build and for the answers
+def served_app(settings: Settings) -> FastAPI:
+    """What `advisor serve` runs (`advisor.web.launch`): the index built first when there is none,
+    then the app on the composition root's advisor."""
+    services = build_services(settings)
     ensure_index(services)
-    host = host or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
-    port = port or int(os.environ.get("GRADIO_SERVER_PORT") or 7860)
     app, _ = build_app(settings, services.advisor)
-    print(f"Alliantie-adviseur on http://{host}:{port}  (API: POST /api/ask, GET /api/health)", flush=True)
-    # A re-index started from the desk runs in its own session and finishes even if the server stops.
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    return app
