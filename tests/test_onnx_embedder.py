@@ -88,8 +88,8 @@ def test_the_runtime_is_part_of_the_build_fingerprint() -> None:
     from advisor.index.build import settings_fingerprint
 
     onnx, torch_ = load_settings(), load_settings(embedding_runtime="torch")
-    assert (runtime_name(onnx), runtime_name(torch_)) == ("onnx-fp32", "torch")
-    assert runtime_name(load_settings(passage_precision="int8")) == "onnx-int8"
+    assert (runtime_name(onnx), runtime_name(torch_)) == ("onnx-int8", "torch")  # int8 passages by default
+    assert runtime_name(load_settings(passage_precision="fp32")) == "onnx-fp32"
     assert settings_fingerprint(onnx, "m", runtime_name(onnx)) != settings_fingerprint(torch_, "m", runtime_name(torch_))
 
 
@@ -253,13 +253,13 @@ def test_a_cold_ask_imports_no_torch(tmp_path: Path, models: Path) -> None:
 
 
 @integration
-def test_an_index_build_embeds_passages_with_the_int8_graph_when_asked_and_the_cpu_has_vnni(embedders, models: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_an_index_build_embeds_passages_with_the_int8_graph_by_default_when_the_cpu_has_vnni(embedders, models: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from advisor.embedding.onnx_runtime import int8_is_fast
     from advisor.services import build_services
 
     onnx, _ = embedders
-    assert build_services(load_settings(models_dir=models)).index_embedder.runtime == "onnx-fp32"  # the default
-    settings = load_settings(models_dir=models, index_dir=tmp_path / "index", passage_precision="int8")
+    assert build_services(load_settings(models_dir=models, passage_precision="fp32")).index_embedder.runtime == "onnx-fp32"  # when asked
+    settings = load_settings(models_dir=models, index_dir=tmp_path / "index")
     services = build_services(settings)
     index = services.index_embedder
     assert index is not services.embedder and services.embedder.runtime == "onnx-fp32"  # questions and sentences stay fp32
@@ -280,7 +280,7 @@ def test_an_index_build_embeds_passages_with_the_int8_graph_when_asked_and_the_c
 def test_a_build_runs_its_batches_on_one_session_per_core_with_the_vectors_of_one_session(embedders, models: Path) -> None:  # type: ignore[no-untyped-def]
     onnx, _ = embedders
     texts = [f"{p} ({i})" for i in range(6) for p in PASSAGES[:4]]
-    parallel = load_embedder(load_settings(models_dir=models), passages=True)
+    parallel = load_embedder(load_settings(models_dir=models, passage_precision="fp32"), passages=True)
     assert isinstance(parallel, OnnxEmbedder) and parallel.workers == (os.cpu_count() or 1)
     got = parallel.embed_documents(texts)
     if parallel.workers > 1:

@@ -12,7 +12,12 @@ leaves files that are never current and are cleaned up by the next build.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import logging
+import os
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -379,18 +384,32 @@ def _embed(
         notify("embedding", done, len(chunks))
 
     vectors = cached.embed_documents([c.embed_text for c in chunks], progress=tick)
-    # The background passages: embedded once per model (then from the cache), for the build's
-    # language statistics (see `save_language_stats`); a cache view of its own, so the build's
-    # counts stay those of its chunks.
-    own = CachedEmbedder(inner, cache)
+    background = _background_vectors(settings, inner, notify)
+    return Embedded(vectors, inner, cache, cached.embedded, cached.cached, time.perf_counter() - t, background)
+
+
+def _background_vectors(settings: Settings, embedder: Embedder, notify: Progress) -> dict[str, np.ndarray]:
+    """The background passages' vectors, for the build's language statistics (see
+    `save_language_stats`): embedded once per model and runtime and kept in the models folder, so
+    that a full build or a fresh index folder does not embed them again."""
     passages = background_passages()
+    digest = hashlib.sha256(json.dumps(passages, sort_keys=True).encode()).hexdigest()[:12]
+    tag = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{embedder.name}-{getattr(embedder, 'runtime', '')}")
+    path = Path(settings.models_dir) / "background" / f"{tag}-{digest}.npz"
+    with contextlib.suppress(OSError, ValueError, KeyError), np.load(path) as data:
+        return {lang: data[lang] for lang in passages}
     total = sum(len(texts) for texts in passages.values())
     notify("background", 0, total)
     background: dict[str, np.ndarray] = {}
     for lang, texts in passages.items():
-        background[lang] = own.embed_documents(texts)
+        background[lang] = np.asarray(embedder.embed_documents(list(texts)), dtype=np.float32)
         notify("background", sum(len(v) for v in background.values()), total)
-    return Embedded(vectors, inner, cache, cached.embedded, cached.cached, time.perf_counter() - t, background)
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(tmp, **background)
+        os.replace(tmp, path)
+    return background
 
 
 def _store_and_verify(

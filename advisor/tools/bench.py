@@ -511,7 +511,7 @@ def synthetic_scale(settings: Settings, n: int, work: Path, questions: list[str]
 def run_bench(
     settings: Settings, questions_path: Path, scales: tuple[int, ...], out_dir: Path, step: Step, repeats: int = 2
 ) -> dict[str, Any]:
-    from advisor.embedding.models import load_embedder, resolve_model_folder
+    from advisor.embedding.models import load_embedder, resolve_model_folder, runtime_name
     from advisor.embedding.onnx_runtime import int8_is_fast
 
     work = Path(tempfile.mkdtemp(prefix="advisor-bench-"))
@@ -529,9 +529,10 @@ def run_bench(
         indexing = bench_indexing(by_runtime["onnx"], work, index_embedders["onnx"], step)
         bench_settings: Settings = indexing.pop("_settings")
         by_build = dict(by_runtime)
-        if settings.passage_precision == "fp32" and int8_is_fast():  # int8 passages beside fp32, same run
-            by_build["int8"] = by_runtime["onnx"].model_copy(update={"passage_precision": "int8"})
-            index_embedders["int8"] = load_embedder(by_build["int8"], passages=True)
+        if int8_is_fast():  # fp32 ("onnx") and int8 passages side by side in the same run, whichever is the default
+            for key, precision in (("onnx", "fp32"), ("int8", "int8")):
+                by_build[key] = by_runtime["onnx"].model_copy(update={"passage_precision": precision})
+                index_embedders[key] = load_embedder(by_build[key], passages=True)
         comparison, built = bench_build_comparison(
             Path(bench_settings.corpus_dir), work, by_build, index_embedders, step, repeats
         )
@@ -572,7 +573,7 @@ def run_bench(
             "model": embedder.name,
             "model_load_s": load_s["onnx"],
             "model_load_s_by_runtime": load_s,
-            "passage_runtime": getattr(index_embedders["onnx"], "runtime", ""),
+            "passage_runtime": runtime_name(settings),  # the default's ("onnx" in the comparison is fp32)
             "indexing": {"advisor": indexing, "naive": naive_idx, "runtimes": comparison},
             "quality": {"advisor": quality["advisor"], "naive": quality["naive"], "advisor_before": quality_before,
                         "advisor_fp32": quality_fp32, "advisor_int8": quality_int8},
