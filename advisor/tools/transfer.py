@@ -44,7 +44,7 @@ from typing import Any
 from advisor.answer.conversation import condense
 from advisor.core.settings import Settings, load_settings
 from advisor.evaluate import RANK_DEPTH, Outcome, Question, group_of, load_questions, score
-from advisor.index.build import scan_corpus
+from advisor.index.build import build_index, scan_corpus
 from advisor.index.layout import read_build_info
 from advisor.services import Services, build_services
 from advisor.tools.calibrate import Decide, Evidence, Note, Rule, calibrate_evidence, collect, decider, spread
@@ -120,7 +120,8 @@ class Workbench:
         (index / "cache").symlink_to(self.cache, target_is_directory=True)
         settings = self.settings.model_copy(update={"corpus_dir": corpus, "index_dir": index})
         t = time.perf_counter()
-        report = build_services(settings, embedder=self.services.embedder).build_index()
+        # the passages as a default build embeds them (`Services.index_embedder`), the questions with the shared embedder
+        report = build_index(settings, None, load=lambda: self.services.index_embedder)
         if report.failed:
             raise RuntimeError(f"{name}: {', '.join(f.source for f in report.failed)} failed to index")
         manifest = read_build_info(index, report.build_id)["manifest"]
