@@ -207,14 +207,16 @@ def test_two_stateless_nodes_follow_builds_made_by_a_third_process(tmp_path: Pat
             assert all(httpx.get(f"{u}/api/health").json()["build"] == build2 for u in urls)
 
             # 3 and 4. a long build killed with SIGKILL in the middle; a second indexer refused meanwhile
-            _extra_docs(corpus, 24)
+            # int8 passages embed ~85 chunks between two lease renewals (2 s): enough documents that
+            # the observer sees the embedding under way before the builder can finish it
+            _extra_docs(corpus, 96)
             (corpus / LATE_DOC[0]).write_text(LATE_DOC[1])
             observer = ServerStore(chroma_url, tmp_path / "observer", poll_seconds=0.1)
             doomed = indexer("indexer")
             assert _wait(observer.is_building, 120, step=0.1), "the build did not start"
             rival = indexer("other-machine")  # as from another machine: its own folder, the same server
-            progress = _wait(lambda: (p := observer.progress()) and p["stage"] == "embedding" and p["done"] > 0 and p, 600, step=0.1)
-            assert progress and doomed.poll() is None, "the build ended before it could be killed"
+            progress = _wait(lambda: doomed.poll() is not None or ((p := observer.progress()) and p["stage"] == "embedding" and p["done"] > 0 and p), 600, step=0.1)
+            assert isinstance(progress, dict) and doomed.poll() is None, "the build ended before it could be killed"
             time.sleep(1.0)
             killed_at = observer.progress() or progress
             os.kill(doomed.pid, signal.SIGKILL)
