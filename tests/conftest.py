@@ -129,6 +129,17 @@ HTML_PAGE = """<!doctype html><html lang="nl"><head><title>Ketensamenwerking in 
 </article><footer>Kennisbank</footer></body></html>"""
 
 
+def write_extra_documents(corpus: Path, n: int) -> None:
+    """`n` generated Dutch documents (about three chunks each) that make a build long enough to
+    chat through or to kill in the middle of."""
+    for i in range(n):
+        paras = "\n\n".join(
+            f"In samenwerkingsverband {i} bespreken de partners onderwerp {p}: wie neemt welk besluit, hoe worden kosten verdeeld en hoe wordt voortgang gemeten in kwartaal {p % 4 + 1}."
+            for p in range(14)
+        )
+        (corpus / f"verband-{i:02d}.md").write_text(f"# Samenwerkingsverband {i}\n\n## Afspraken\n\n{paras}\n")
+
+
 def write_fixture_corpus(root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "vertrouwen.md").write_text(NL_TRUST, encoding="utf-8")

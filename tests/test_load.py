@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from tests.chroma_server import free_port
-from tests.conftest import write_fixture_corpus
+from tests.conftest import write_extra_documents, write_fixture_corpus
 
 pytestmark = pytest.mark.load
 
@@ -41,15 +41,6 @@ QUESTIONS = [
 def _pct(values: list[float], q: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, round(q * (len(s) - 1)))] if s else 0.0
-
-
-def _extra_docs(corpus: Path, n: int) -> None:
-    for i in range(n):
-        paras = "\n\n".join(
-            f"In samenwerkingsverband {i} bespreken de partners onderwerp {p}: wie neemt welk besluit, hoe worden kosten verdeeld en hoe wordt voortgang gemeten in kwartaal {p % 4 + 1}."
-            for p in range(14)
-        )
-        (corpus / f"verband-{i:02d}.md").write_text(f"# Samenwerkingsverband {i}\n\n## Afspraken\n\n{paras}\n")
 
 
 def _load(url: str, stop: threading.Event, results: list[tuple[float, float, int, str]], session: int) -> None:
@@ -90,7 +81,7 @@ def _phase(url: str, seconds: float | None, until: threading.Event | None = None
 
 def test_twenty_sessions_keep_chatting_through_a_full_reindex(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     corpus = write_fixture_corpus(tmp_path / "corpus")
-    _extra_docs(corpus, 24)
+    write_extra_documents(corpus, 24)
     index = tmp_path / "index"
     env = {**os.environ, "ADVISOR_MODELS_DIR": str(tmp_path_factory.getbasetemp() / "shared-models"), "HF_HUB_OFFLINE": "1"}
     paths = ["--corpus", str(corpus), "--index", str(index)]

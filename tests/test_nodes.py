@@ -31,7 +31,7 @@ import pytest
 
 from advisor.index.shared import ServerStore
 from tests.chroma_server import chroma_server, free_port
-from tests.conftest import write_fixture_corpus
+from tests.conftest import write_extra_documents, write_fixture_corpus
 
 pytestmark = pytest.mark.load
 
@@ -48,16 +48,6 @@ NEW_DOC = ("nieuw-feit.md", "# Het zeilbootprotocol\n\n## Afspraak\n\nHet zeilbo
 NEW_QUESTION = "Wat schrijft het zeilbootprotocol voor?"
 LATE_DOC = ("derde-feit.md", "# De lantaarnregel\n\n## Afspraak\n\nDe lantaarnregel bepaalt dat elke partner een lantaarndrager aanwijst die problemen vroeg zichtbaar maakt.\n")
 LATE_QUESTION = "Wat bepaalt de lantaarnregel?"
-
-
-def _extra_docs(corpus: Path, n: int) -> None:
-    """Documents that make a build long enough to be killed in the middle of it."""
-    for i in range(n):
-        paras = "\n\n".join(
-            f"In samenwerkingsverband {i} bespreken de partners onderwerp {p}: wie neemt welk besluit, hoe worden kosten verdeeld en hoe wordt voortgang gemeten in kwartaal {p % 4 + 1}."
-            for p in range(14)
-        )
-        (corpus / f"verband-{i:02d}.md").write_text(f"# Samenwerkingsverband {i}\n\n## Afspraken\n\n{paras}\n")
 
 
 def _ask(url: str, question: str, timeout: float = 120) -> dict:  # type: ignore[type-arg]
@@ -209,7 +199,7 @@ def test_two_stateless_nodes_follow_builds_made_by_a_third_process(tmp_path: Pat
             # 3 and 4. a long build killed with SIGKILL in the middle; a second indexer refused meanwhile
             # int8 passages embed ~85 chunks between two lease renewals (2 s): enough documents that
             # the observer sees the embedding under way before the builder can finish it
-            _extra_docs(corpus, 96)
+            write_extra_documents(corpus, 96)
             (corpus / LATE_DOC[0]).write_text(LATE_DOC[1])
             observer = ServerStore(chroma_url, tmp_path / "observer", poll_seconds=0.1)
             doomed = indexer("indexer")
