@@ -129,6 +129,16 @@ HTML_PAGE = """<!doctype html><html lang="nl"><head><title>Ketensamenwerking in 
 </article><footer>Kennisbank</footer></body></html>"""
 
 
+# Questions the fixture corpus (write_fixture_corpus) answers, in both languages.
+FIXTURE_QUESTIONS = [
+    "Hoe groeit vertrouwen tussen partners?",
+    "Why do short messages beat thick reports?",
+    "Welke governancevorm past bij een groot netwerk?",
+    "Wat doet een ketenregisseur?",
+    "How do I escalate a conflict without damage?",
+]
+
+
 def write_extra_documents(corpus: Path, n: int) -> None:
     """`n` generated Dutch documents (about three chunks each) that make a build long enough to
     chat through or to kill in the middle of."""

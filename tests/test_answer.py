@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -141,15 +142,22 @@ Een ladder met vaste stappen helpt:
 """
 
 
+def one_document_advisor(tmp_path: Path, fake_embedder, name: str, text: str) -> Advisor:  # type: ignore[no-untyped-def]
+    """An advisor on a corpus of one document, indexed with the fake embedder."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / name).write_text(text, encoding="utf-8")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", models_dir=tmp_path / "models", **FAKE_EMBEDDER_SETTINGS)
+    build_index(settings, fake_embedder)
+    return Advisor(settings, fake_embedder)
+
+
 @pytest.fixture
 def steps_answer(tmp_path, fake_embedder) -> Answer:  # type: ignore[no-untyped-def]
     """The answer to a what-to-do question on a corpus whose how-to section is numbered steps."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "escaleren.md").write_text(STEPS_DOC, encoding="utf-8")
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", models_dir=tmp_path / "models", **FAKE_EMBEDDER_SETTINGS)
-    build_index(settings, fake_embedder)
-    return Advisor(settings, fake_embedder).answer("Hoe bouw je een escalatieladder met niveaus en termijnen?")
+    return one_document_advisor(tmp_path, fake_embedder, "escaleren.md", STEPS_DOC).answer(
+        "Hoe bouw je een escalatieladder met niveaus en termijnen?"
+    )
 
 
 def test_a_what_to_do_question_gets_the_numbered_steps_in_order_with_their_names(steps_answer: Answer) -> None:
@@ -278,12 +286,8 @@ Geen netwerk beweegt als een blok. Een netwerkleider zoekt eerst een kleine groe
 
 
 def test_a_step_the_question_found_keeps_its_best_sentences_under_it_once_each(tmp_path, fake_embedder) -> None:  # type: ignore[no-untyped-def]
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "netwerk.md").write_text(PARENT_DOC, encoding="utf-8")
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", models_dir=tmp_path / "models", **FAKE_EMBEDDER_SETTINGS)
-    build_index(settings, fake_embedder)
-    ans = Advisor(settings, fake_embedder).answer("Hoe bouw je coalities met een kleine groep partners en vooroverleg?")
+    advisor = one_document_advisor(tmp_path, fake_embedder, "netwerk.md", PARENT_DOC)
+    ans = advisor.answer("Hoe bouw je coalities met een kleine groep partners en vooroverleg?")
     assert not ans.refused
     steps = [p for p in ans.points if p.kind == "step"]
     assert len(steps) == 3 and {p.section for p in steps} == {"De drie kernactiviteiten"}

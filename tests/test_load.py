@@ -22,20 +22,13 @@ import httpx
 import pytest
 
 from tests.chroma_server import free_port
-from tests.conftest import write_extra_documents, write_fixture_corpus
+from tests.conftest import FIXTURE_QUESTIONS, write_extra_documents, write_fixture_corpus
 
 pytestmark = pytest.mark.load
 
 SESSIONS = 20
 PHASE_SECONDS = 30
-QUESTIONS = [
-    "Hoe groeit vertrouwen tussen partners?",
-    "Why do short messages beat thick reports?",
-    "Welke governancevorm past bij een groot netwerk?",
-    "Wat doet een ketenregisseur?",
-    "How do I escalate a conflict without damage?",
-    "What is the capital of France?",
-]
+QUESTIONS = [*FIXTURE_QUESTIONS, "What is the capital of France?"]
 
 
 def _pct(values: list[float], q: float) -> float:

@@ -31,19 +31,13 @@ import pytest
 
 from advisor.index.shared import ServerStore
 from tests.chroma_server import chroma_server, free_port
-from tests.conftest import write_extra_documents, write_fixture_corpus
+from tests.conftest import FIXTURE_QUESTIONS, write_extra_documents, write_fixture_corpus
 
 pytestmark = pytest.mark.load
 
 SESSIONS = 10
 PICKUP_LIMIT = 10.0
-QUESTIONS = [
-    "Hoe groeit vertrouwen tussen partners?",
-    "Why do short messages beat thick reports?",
-    "Welke governancevorm past bij een groot netwerk?",
-    "Wat doet een ketenregisseur?",
-    "How do I escalate a conflict without damage?",
-]
+QUESTIONS = FIXTURE_QUESTIONS
 NEW_DOC = ("nieuw-feit.md", "# Het zeilbootprotocol\n\n## Afspraak\n\nHet zeilbootprotocol schrijft voor dat partners elke maand samen een zeiltocht maken om vertrouwen op te bouwen.\n")
 NEW_QUESTION = "Wat schrijft het zeilbootprotocol voor?"
 LATE_DOC = ("derde-feit.md", "# De lantaarnregel\n\n## Afspraak\n\nDe lantaarnregel bepaalt dat elke partner een lantaarndrager aanwijst die problemen vroeg zichtbaar maakt.\n")

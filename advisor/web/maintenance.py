@@ -371,25 +371,25 @@ class Runner:
             return text("index_failed", language, error=job.error)
         return index_summary(job.result or {}, language)
 
-    def eval_status(self, language: str | None = None) -> str:
-        job = self.poll("eval")
+    def _run_status(self, kind: str, language: str | None) -> tuple[str, Job | None]:
+        """A child run's line (running for so long, failed with its reason, or finished; '' before
+        any), and the job it describes."""
+        job = self.poll(kind)
         if job is None:
-            return ""
+            return "", None
         if not job.finished:
-            return text("eval_running", language, seconds=f"{time.monotonic() - job.started:.0f}")
+            return text(f"{kind}_running", language, seconds=f"{time.monotonic() - job.started:.0f}"), job
         if job.error:
-            return text("eval_failed", language, error=job.error)
-        return text("eval_finished", language) + (text("below_bars", language) if job.process.returncode == 4 else "")
+            return text(f"{kind}_failed", language, error=job.error), job
+        return text(f"{kind}_finished", language), job
+
+    def eval_status(self, language: str | None = None) -> str:
+        status, job = self._run_status("eval", language)
+        below = job is not None and job.finished and not job.error and job.process.returncode == 4
+        return status + (text("below_bars", language) if below else "")
 
     def calibrate_status(self, language: str | None = None) -> str:
-        job = self.poll("calibrate")
-        if job is None:
-            return ""
-        if not job.finished:
-            return text("calibrate_running", language, seconds=f"{time.monotonic() - job.started:.0f}")
-        if job.error:
-            return text("calibrate_failed", language, error=job.error)
-        return text("calibrate_finished", language)
+        return self._run_status("calibrate", language)[0]
 
     def calibration(self) -> dict[str, Any] | None:
         """The last finished calibration's result (`advisor calibrate --json`), or None."""
