@@ -41,3 +41,15 @@ def test_the_int8_line_names_its_speedup_and_each_gold_figures_move() -> None:
     text = "\n".join(format_runtimes(_run(GOLD | {"mrr": 0.8089})))
     assert "2.62x" in text
     assert "mrr 0.8089 (+0.0039)" in text
+
+
+def test_the_bench_children_never_reach_a_deployments_chroma_server(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from advisor.core.settings import Settings
+    from advisor.tools.bench import _child_env
+
+    monkeypatch.setenv("ADVISOR_CHROMA_SERVER_URL", "http://127.0.0.1:8000")
+    settings = Settings(corpus_dir=tmp_path / "c", index_dir=tmp_path / "i", models_dir=tmp_path / "m", chroma_server_url="http://127.0.0.1:8000")
+    env = _child_env(settings.in_folders(), "onnx")
+    assert "ADVISOR_CHROMA_SERVER_URL" not in env
+    assert env["ADVISOR_INDEX_DIR"] == str((tmp_path / "i").absolute())
+    assert settings.in_folders(index_dir=tmp_path / "x").chroma_server_url is None

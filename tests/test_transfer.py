@@ -11,6 +11,7 @@ import yaml
 from advisor.core.settings import Settings
 from advisor.evaluate import Outcome, Question
 from advisor.tools.transfer import by_hash, format_markdown, half_of, questions_on, run_transfer, summary
+from tests.chroma_server import free_port
 
 GOLD = [
     {"id": "t-nl", "question": "Hoe groeit vertrouwen tussen partners?", "language": "nl", "expected": ["vertrouwen.md"]},
@@ -70,3 +71,14 @@ def test_a_whole_run_on_the_fixture_corpus_writes_every_case(settings: Settings,
     text = format_markdown(result)
     assert "## Leave documents out" in text and "## Small and one-language corpora" in text and "one English document: shared-goal.md" in text
     assert not list(tmp_path.glob("advisor-transfer-*"))  # the temporary sub-corpora are gone
+
+
+def test_the_sub_corpora_are_built_in_folders_even_when_a_chroma_server_is_configured(settings: Settings, fake_embedder, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Nothing listens on this port: a build that went to the server would fail; the deployment's
+    # current build must never move to a throwaway sub-corpus.
+    dead = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("ADVISOR_CHROMA_SERVER_URL", dead)
+    qfile = tmp_path / "gold.yaml"
+    qfile.write_text(yaml.safe_dump(GOLD, allow_unicode=True))
+    result = run_transfer(settings.model_copy(update={"chroma_server_url": dead}), qfile, lambda _: None, tmp_path, embedder=fake_embedder)
+    assert result["corpus"]["documents"] == 5 and result["small"]

@@ -248,6 +248,17 @@ class Settings(BaseSettings):
     def resolved_llm_api_key(self) -> str | None:
         return self.llm_api_key or os.environ.get("OPENAI_API_KEY")
 
+    def in_folders(self, **update: Any) -> Settings:
+        """These settings (with `update`) for throwaway builds in folders of their own, as the bench and
+        the transfer harness make them: never in a deployment's Chroma server, whose current build
+        every app node follows."""
+        return self.model_copy(update={**update, "chroma_server_url": None})
+
+
+def folder_environment(**extra: str) -> dict[str, str]:
+    """The environment for a child process of such a tool: this one's, without the Chroma server."""
+    return {**{k: v for k, v in os.environ.items() if k != "ADVISOR_CHROMA_SERVER_URL"}, **extra}
+
 
 def load_settings(**overrides: Any) -> Settings:
     """Build settings from defaults, `advisor.toml`, the environment and explicit overrides."""

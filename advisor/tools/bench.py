@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from advisor.core.settings import Settings
+from advisor.core.settings import Settings, folder_environment
 from advisor.evaluate import percentile
 from advisor.index.build import scan_corpus
 from advisor.services import build_services
@@ -272,15 +272,14 @@ QUESTION = "Hoe voorkom ik dat wij-zij-denken de samenwerking ondermijnt?"
 
 def _child_env(settings: Settings, runtime: str) -> dict[str, str]:
     """A child process on the same corpus, index and models as `settings`, on `runtime`."""
-    return {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "ADVISOR_CORPUS_DIR": str(Path(settings.corpus_dir).absolute()),
-        "ADVISOR_INDEX_DIR": str(Path(settings.index_dir).absolute()),
-        "ADVISOR_MODELS_DIR": str(Path(settings.models_dir).absolute()),
-        "ADVISOR_EMBEDDING_RUNTIME": runtime,
-        "ADVISOR_PASSAGE_PRECISION": settings.passage_precision,
-    }
+    return folder_environment(
+        HF_HUB_OFFLINE="1",
+        ADVISOR_CORPUS_DIR=str(Path(settings.corpus_dir).absolute()),
+        ADVISOR_INDEX_DIR=str(Path(settings.index_dir).absolute()),
+        ADVISOR_MODELS_DIR=str(Path(settings.models_dir).absolute()),
+        ADVISOR_EMBEDDING_RUNTIME=runtime,
+        ADVISOR_PASSAGE_PRECISION=settings.passage_precision,
+    )
 
 
 # Runs one command and reports its seconds and its own peak RSS. A small process of its own does the
@@ -477,7 +476,7 @@ def synthetic_scale(settings: Settings, n: int, work: Path, questions: list[str]
     info = {"id": "synthetic", "model": "synthetic", "documents": n // 20, "chunks": n, "manifest": {}, "layout": LAYOUT, "complete": True}
     atomic_write(bdir / "build.json", json.dumps(info))
     switch_current(index, "synthetic")
-    s = settings.model_copy(update={"index_dir": index, "chroma_server_url": None})  # a synthetic build is a folder
+    s = settings.in_folders(index_dir=index)
     t = time.perf_counter()
     advisor = build_services(s).advisor  # this subprocess's one model
     advisor.reader.searcher()
@@ -514,6 +513,7 @@ def run_bench(
     from advisor.embedding.models import load_embedder, resolve_model_folder, runtime_name
     from advisor.embedding.onnx_runtime import int8_is_fast
 
+    settings = settings.in_folders()  # every build the bench makes is its own
     work = Path(tempfile.mkdtemp(prefix="advisor-bench-"))
     try:
         by_runtime = {rt: settings.model_copy(update={"embedding_runtime": rt}) for rt in RUNTIMES}
@@ -563,8 +563,8 @@ def run_bench(
             res = subprocess.run(
                 [sys.executable, "-m", "advisor.tools.bench", "scale", str(n), str(work), str(questions_path), json.dumps(rates)],
                 capture_output=True, text=True, check=True,
-                env={**os.environ, "ADVISOR_INDEX_DIR": str(bench_settings.index_dir), "ADVISOR_MODELS_DIR": str(settings.models_dir),
-                     "ADVISOR_CORPUS_DIR": str(bench_settings.corpus_dir)},
+                env=folder_environment(ADVISOR_INDEX_DIR=str(bench_settings.index_dir), ADVISOR_MODELS_DIR=str(settings.models_dir),
+                                       ADVISOR_CORPUS_DIR=str(bench_settings.corpus_dir)),
             )
             scale.append(json.loads(res.stdout.strip().splitlines()[-1]))
         result = {

@@ -305,6 +305,7 @@ def run_small(bench: Workbench, documents: list[str], languages: dict[str, str],
 
 def run_transfer(settings: Settings, questions_path: Path, step: Step, work: Path | None = None, embedder: Any = None) -> dict[str, Any]:
     """Every case; the result as one JSON-ready object (`embedder`: the tests' fake, else the settings' model)."""
+    settings = settings.in_folders()  # the sub-corpora are throwaway builds
     t0 = time.perf_counter()
     found, _ = scan_corpus(Path(settings.corpus_dir))
     documents = sorted(found)
