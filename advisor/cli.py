@@ -330,10 +330,10 @@ def calibrate(settings: Any, questions_path: Path | None, write: bool, as_json: 
     """Propose refusal thresholds from your questions on the current index, and show what changes."""
     from tqdm import tqdm
 
-    from advisor.core.settings import config_path, overridden_by_environment, write_config
+    from advisor.core.settings import RULE_SETTINGS, config_path, overridden_by_environment, write_config
     from advisor.index.stores import open_store
     from advisor.retrieve.search import NoIndexError
-    from advisor.tools.calibrate import RULE_SETTINGS, format_text, questions_for, run_calibration
+    from advisor.tools.calibrate import format_text, questions_for, run_calibration
 
     path = questions_path or Path(settings.questions_file)
     if not path.is_file():

@@ -34,13 +34,14 @@ def main() -> None:
     quiet = r.get("quiet_full_builds_s") or {}
     # A quiet re-measurement, when the bench run itself was loaded, decides the verdict.
     fp32_ratio = round(quiet["torch"] / quiet["onnx"], 2) if quiet else x.get("full_build", 0)
+    int8_quiet = round(quiet["torch"] / quiet["int8"], 2) if quiet.get("int8") else None
     if r.get("passage_runtime") == "onnx-int8":  # the verdict is the default's
-        fp32_ratio = round(quiet["torch"] / quiet["int8"], 2) if quiet.get("int8") else x.get("full_build_int8", 0)
+        fp32_ratio = int8_quiet if int8_quiet is not None else x.get("full_build_int8", 0)
     quiet_where = f" in process on the quiet machine (load {quiet['load_average']})" if quiet else " in process"
     if cmp.get("int8") and q8 and q32:
-        moved = max(GOLD_GATED, key=lambda k: abs(q8[k] - q32[k]))
+        moved = max((k for k in GOLD_GATED if k in q8 and k in q32), key=lambda k: abs(q8[k] - q32[k]))
         int8_line = (
-            f"  With `ADVISOR_PASSAGE_PRECISION=int8`: {round(quiet['torch'] / quiet['int8'], 2) if quiet.get('int8') else '-'}x quiet; in the bench run {x.get('full_build_int8', '-')}x in process, "
+            f"  With `ADVISOR_PASSAGE_PRECISION=int8`: {int8_quiet if int8_quiet is not None else '-'}x quiet; in the bench run {x.get('full_build_int8', '-')}x in process, "
             f"{x.get('index_command_int8', '-')}x as a command; its gated gold figures (recall@5, MRR, section recall@5,\n"
             f"  key-point recall, refusal P/R) are {'within' if int8_within(r) else 'not within'} 0.01 of fp32 passages' "
             f"(largest move: {moved} {q8[moved] - q32[moved]:+.4f}), but it moves single borderline\n"

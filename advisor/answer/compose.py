@@ -263,6 +263,11 @@ def _score_sections(sections: list[_Section], intent: Intent, opts: ComposeOptio
         )
 
 
+def _same_point(a: str, b: str) -> bool:
+    """A sentence and the same sentence joined to its antecedent (or lead-in) are one point."""
+    return a in b or b in a
+
+
 def _pick(sec: _Section, limit_list: int, limit_sentences: int, margin: float, list_sentences: int = 0) -> list[int]:
     """Indices of the section's candidates that become points, in reading order."""
     n = len(sec.candidates)
@@ -282,7 +287,7 @@ def _pick(sec: _Section, limit_list: int, limit_sentences: int, margin: float, l
     chosen: list[int] = []
     for j in ranked:  # no sentence twice (a sentence joined with its antecedent contains it)
         text = sec.candidates[j].text
-        if not any(text in sec.candidates[c].text or sec.candidates[c].text in text for c in chosen):
+        if not any(_same_point(text, sec.candidates[c].text) for c in chosen):
             chosen.append(j)
     return sorted(chosen)
 
@@ -408,8 +413,7 @@ def _parent_as_list(
             best: list[tuple[int, Candidate]] = []
             for j in sorted(range(len(sec.candidates)), key=lambda j: -sec.sims[j]):
                 c = sec.candidates[j]
-                # a sentence and the same sentence joined to its antecedent are one point
-                if len(best) < details and not any(c.text in o.text or o.text in c.text for o in [first] + [b for _, b in best]):
+                if len(best) < details and not any(_same_point(c.text, o.text) for o in [first] + [b for _, b in best]):
                     best.append((j, c))
             candidates += [Candidate(c.chunk, c.text, "detail", order, lead=c.lead) for _, c in sorted(best, key=lambda jc: jc[0])]
         chunks += own
@@ -496,8 +500,8 @@ def _answer(
                 lead, joined = cand.lead, True  # an item that needs its lead-in gets it joined
             elif defect(cand.text) == "fragment":
                 continue
-            if any(cand.text in q.text or q.text in cand.text for q in points):
-                continue  # a sentence and the same sentence joined to its antecedent are one point
+            if any(_same_point(cand.text, q.text) for q in points):
+                continue
             n = numbers.cite(cand.chunk, cand.text)
             p = AnswerPoint(cand.text, (n,), True, sec.role, sec.key[1], cand.chunk.language, cand.kind, lead)
             points.append(p)

@@ -137,7 +137,7 @@ class Extractive:
             intent=question_intent(q.question),
             section_of=searcher.section_chunks,
             sections_in=searcher.document_sections,
-            language_offsets=searcher.sentence_offsets(q.qvec),
+            language_offsets=searcher.language_offsets(q.qvec),  # sentences centred as retrieval centres
             known_term=searcher.knows,
             options=ComposeOptions(max_steps=s.max_steps, max_points=s.max_points, sentence_margin=s.sentence_margin),
             retrieval_query=q.text,

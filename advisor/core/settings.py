@@ -25,6 +25,10 @@ from pydantic_settings import (
 from advisor.core.fsutil import atomic_write
 
 
+# The refusal rule's settings: what `advisor calibrate` proposes and the desk writes.
+RULE_SETTINGS = ("refusal_threshold", "refusal_floor", "refusal_keyword_coverage")
+
+
 class Settings(BaseSettings):
     """Every tunable of the advisor, with the reason it exists."""
 

@@ -202,7 +202,6 @@ def build_index(
     *,
     full: bool = False,
     progress: Progress | None = None,
-    vector_backend: VectorBackend | None = None,
     load: Callable[[], Embedder] | None = None,
     store: BuildStore | None = None,
 ) -> IndexReport:
@@ -224,7 +223,7 @@ def build_index(
         loaded = _load(settings, plan, _previous_chunks(store, plan), notify)
         chunks = _all_chunks(loaded)
         embedded = _embed(settings, index_dir, chunks, notify, embedder, load)
-        stored = _store_and_verify(settings, store, build_id, bdir, chunks, embedded, notify, vector_backend)
+        stored = _store_and_verify(settings, store, build_id, bdir, chunks, embedded, notify)
         report = _report(build_id, plan, loaded, embedded, stored, time.perf_counter() - t0)
         info = _build_info(build_id, plan, loaded, embedded, stored, report)
         _publish(store, bdir, build_id, plan.previous_build, info, embedded.cache)
@@ -420,12 +419,11 @@ def _store_and_verify(
     chunks: list[Chunk],
     embedded: Embedded,
     notify: Progress,
-    vector_backend: VectorBackend | None,
 ) -> Stored:
     """Store vectors in the backend, chunks and BM25 beside them; verify before anyone can see it."""
     vectors = embedded.vectors
     t = time.perf_counter()
-    backend = vector_backend or store.vectors
+    backend = store.vectors
     notify("storing", 0, len(chunks))
     backend.write(build_id, bdir, chunks, vectors, settings.ef_search)
     write_build_files(bdir, chunks, vectors, embedded.background)

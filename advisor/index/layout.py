@@ -118,13 +118,6 @@ def layout_ok(info: dict[str, Any]) -> bool:
     return info.get("layout") == LAYOUT
 
 
-def build_layout_ok(index_dir: Path, build_id: str) -> bool:
-    try:
-        return layout_ok(read_build_info(index_dir, build_id))
-    except (OSError, ValueError):
-        return False
-
-
 def progress_file_writer(index_dir: Path, progress: Progress | None) -> Progress:
     """Forward progress and also publish it in `index/progress.json` for other processes (the UI)."""
     path = index_dir / "progress.json"

@@ -551,10 +551,7 @@ class ServerStore(BuildStore):
     def rollback(self) -> str:
         with self.writer():
             cur, prev = self.current(fresh=True), self.previous()
-            try:
-                ok = bool(prev) and json.loads(self._get_file(prev or "", "build.json")).get("complete", False)
-            except (OSError, ValueError):
-                ok = False
+            ok = (self.info_or_none(prev) or {}).get("complete", False)
             if not prev or not ok or not self.vectors.collections(prev, None):
                 raise RuntimeError("there is no previous build to roll back to")
             self._switch(prev, cur)

@@ -64,8 +64,7 @@ class LanguageStats:
     otherwise the background one.
     """
 
-    def __init__(self, path: Path, counts: dict[str, int] | None = None, source: str = "corpus") -> None:
-        self.mean: dict[str, np.ndarray] = {}
+    def __init__(self, path: Path, counts: dict[str, int], source: str) -> None:
         self.background: dict[str, np.ndarray] = {}
         corpus: dict[str, np.ndarray] = {}
         if path.exists():
@@ -78,7 +77,7 @@ class LanguageStats:
         # One kind of mean for all languages, or the scales differ: the corpus's own only when
         # every language it holds has MIN_CENTRING_CHUNKS chunks (a mean of a handful of chunks is
         # the mean of their topic, not of the language).
-        enough = counts is not None and all(n >= MIN_CENTRING_CHUNKS for n in counts.values()) and set(counts) <= set(corpus)
+        enough = all(n >= MIN_CENTRING_CHUNKS for n in counts.values()) and set(counts) <= set(corpus)
         if source == "corpus" and (enough or not self.background):
             self.mean = corpus
         else:
@@ -175,11 +174,6 @@ class Searcher:
         if not (self.settings.language_debias and len(self.counts) >= 2):
             return {}
         return {lang: self.language_stats.offset(qvec, lang, self.settings.language_centring) for lang in self.counts}
-
-    def sentence_offsets(self, qvec: np.ndarray) -> dict[str, float]:
-        """Language centring for the composer's sentence scores: as retrieval centres (a small or
-        nearly one-language corpus is centred on the background passages, see `LanguageStats`)."""
-        return self.language_offsets(qvec)
 
     def comparable_similarity(self, hit: Hit, qvec: np.ndarray) -> float:
         """A hit's similarity to the question as asked, on one scale for both languages: the

@@ -530,9 +530,11 @@ def run_bench(
         bench_settings: Settings = indexing.pop("_settings")
         by_build = dict(by_runtime)
         if int8_is_fast():  # fp32 ("onnx") and int8 passages side by side in the same run, whichever is the default
+            loaded = index_embedders["onnx"]  # the default precision's, loaded above
             for key, precision in (("onnx", "fp32"), ("int8", "int8")):
                 by_build[key] = by_runtime["onnx"].model_copy(update={"passage_precision": precision})
-                index_embedders[key] = load_embedder(by_build[key], passages=True)
+                same = precision == by_runtime["onnx"].passage_precision
+                index_embedders[key] = loaded if same else load_embedder(by_build[key], passages=True)
         comparison, built = bench_build_comparison(
             Path(bench_settings.corpus_dir), work, by_build, index_embedders, step, repeats
         )

@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     from advisor.core.settings import Settings
     from advisor.core.types import Hit
 
-RULE_SETTINGS = ("refusal_threshold", "refusal_floor", "refusal_keyword_coverage")
 BAR = 0.85  # refusal precision and recall the gold evaluation holds the shipped corpus to
 MIN_ANSWERABLE = 20  # fewer answerable questions set a rule on too little
 MIN_REFUSALS = 10  # fewer questions to refuse: the same for the other side
@@ -214,11 +213,7 @@ def figures(evidence: Sequence[Evidence], refused: Sequence[bool]) -> Figures:
     graded = [(e, r) for e, r in answerable if e.found is not None]
     groups: dict[str, list[bool]] = {}
     for e, r in answerable:
-        q = e.question
-        names = [f"question_{q.language}"]
-        if q.doc_language:
-            names.append("cross_language" if q.doc_language != q.language else "same_language")
-        for g in names:
+        for g in _groups(e.question):
             groups.setdefault(g, []).append(not r)
     return Figures(
         refusal_precision=(true_pos / n_refused if n_refused else 0.0) if n_should else None,

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from advisor.core.settings import config_path, overridden_by_environment, write_config
+from advisor.core.settings import RULE_SETTINGS, config_path, overridden_by_environment, write_config
 from advisor.evaluate import METRICS
 from advisor.index.build import scan_corpus
 from advisor.index.stores import open_store
@@ -462,7 +462,6 @@ def eval_table(reports: list[tuple[str, dict[str, Any]]]) -> tuple[list[str], li
 # ---------------------------------------------------------------- calibration
 
 CALIBRATION_FIGURES = ("refusal_precision", "refusal_recall", "answered", "recall_at_5")
-RULE_VALUES = ("refusal_threshold", "refusal_floor", "refusal_keyword_coverage")
 
 
 def _cell(value: Any) -> str:
@@ -480,11 +479,11 @@ def calibration_html(result: dict[str, Any] | None, language: str | None = None)
         return ""
     q = result.get("questions", {})
     parts = [f"<p>{html.escape(text('calib_questions', language, total=q.get('total', 0), answerable=q.get('answerable', 0), refusal=q.get('refusal', 0), file=Path(str(q.get('file', ''))).name))}</p>"]
-    head = "".join(f"<th>{html.escape(text(f'calib_{k}', language))}</th>" for k in ("rule", *RULE_VALUES, *CALIBRATION_FIGURES))
+    head = "".join(f"<th>{html.escape(text(f'calib_{k}', language))}</th>" for k in ("rule", *RULE_SETTINGS, *CALIBRATION_FIGURES))
     rows = []
     for which in ("current", "proposed"):
         part = result.get(which, {})
-        values = [part.get("rule", {}).get(k) for k in RULE_VALUES] + [part.get("figures", {}).get(k) for k in CALIBRATION_FIGURES]
+        values = [part.get("rule", {}).get(k) for k in RULE_SETTINGS] + [part.get("figures", {}).get(k) for k in CALIBRATION_FIGURES]
         rows.append(f"<tr><td>{html.escape(text(f'calib_{which}', language))}</td>" + "".join(f"<td>{_cell(v)}</td>" for v in values) + "</tr>")
     parts.append(f'<table class="calibration"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
     changed = result.get("changed", [])
@@ -531,8 +530,8 @@ def proposal(result: dict[str, Any] | None) -> dict[str, float] | None:
         return None
     proposed = result.get("proposed", {}).get("rule", {})
     current = result.get("current", {}).get("rule", {})
-    values = {k: float(proposed[k]) for k in RULE_VALUES if k in proposed}
-    return values if len(values) == len(RULE_VALUES) and values != {k: current.get(k) for k in RULE_VALUES} else None
+    values = {k: float(proposed[k]) for k in RULE_SETTINGS if k in proposed}
+    return values if len(values) == len(RULE_SETTINGS) and values != {k: current.get(k) for k in RULE_SETTINGS} else None
 
 
 @dataclass(frozen=True)
