@@ -210,3 +210,18 @@ def test_a_build_that_dies_before_the_switch_is_never_seen_and_is_cleaned_up(set
     assert not (leftovers & our_collections(fresh_server))  # the next build cleared them away
     assert wait_for(lambda: advisor.answer("Hoe verdelen partners bezittingen bij een exit?").citations[0].source == "extra.md")
     assert advisor.reader.searcher().build_id == second.build_id
+
+
+def test_a_reader_keeps_one_control_handle_and_asks_again_when_it_goes_stale(settings: Settings, fake_embedder, fresh_server: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    builder = on_server(settings, fresh_server, tmp_path / "builder")
+    first = build_index(builder, fake_embedder)
+    reader = ServerStore(fresh_server, tmp_path / "reader", poll_seconds=0.0)
+    assert reader.current(fresh=True) == first.build_id
+    handle = reader._control()
+    assert reader.current(fresh=True) == first.build_id and reader._control() is handle  # not asked for again
+    # the control collection made anew under the reader (as after a wipe): the stale handle fails,
+    # the reader asks for the new one and reads what is there now
+    client = server_client(fresh_server)
+    client.delete_collection(CONTROL)
+    assert reader.current(fresh=True) is None
+    assert reader._control() is not handle

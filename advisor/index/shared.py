@@ -35,7 +35,7 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -244,6 +244,7 @@ class ServerStore(BuildStore):
         self.lease: Lease | None = None
         self._client: Any = None
         self._client_lock = threading.Lock()
+        self._control_collection: Any = None  # its handle, got once; dropped when a call on it fails
         self._pointer: dict[str, Any] | None = None
         self._pointer_at = float("-inf")
         self._pointer_lock = threading.Lock()
@@ -265,7 +266,22 @@ class ServerStore(BuildStore):
         return ServerChroma(self.url, self.client)
 
     def _control(self) -> Any:
-        return self.client.get_or_create_collection(CONTROL, embedding_function=None, metadata={"app": "alliance-advisor"})
+        """The control collection (pointer and lease records): asked of the server once, not on every
+        pointer read."""
+        got = self._control_collection
+        if got is None:
+            got = self.client.get_or_create_collection(CONTROL, embedding_function=None, metadata={"app": "alliance-advisor"})
+            self._control_collection = got
+        return got
+
+    def _on_control(self, call: Callable[[Any], Any]) -> Any:
+        """`call` on the control collection; once more with a handle asked for afresh when it fails
+        (the server was restarted, or the collection made again)."""
+        try:
+            return call(self._control())
+        except Exception:  # noqa: BLE001 - the second try raises what is wrong
+            self._control_collection = None
+            return call(self._control())
 
     # ---------------------------------------------------------------- the pointer
 
@@ -282,7 +298,7 @@ class ServerStore(BuildStore):
             return self._pointer or {}
         try:
             try:
-                got = self._control().get(ids=[POINTER], include=["metadatas"])
+                got = self._on_control(lambda control: control.get(ids=[POINTER], include=["metadatas"]))
             except Exception as exc:
                 if fresh or self._pointer is None:
                     raise RuntimeError(f"cannot read the current build from the Chroma server at {self.url}: {exc}") from exc
@@ -449,7 +465,7 @@ class ServerStore(BuildStore):
         at, rec = self._lease_seen
         if time.monotonic() - at >= self.poll_seconds:
             try:
-                rec = lease_record(self._control())
+                rec = self._on_control(lease_record)
             except Exception as exc:  # noqa: BLE001 - a status line must not fail on it
                 log.warning("cannot read the build lease from %s: %s", self.url, exc)
                 rec = None
