@@ -303,3 +303,13 @@ def test_a_step_the_question_found_keeps_its_best_sentences_under_it_once_each(t
     lines = ans.text.split("\n")
     at = next(i for i, line in enumerate(lines) if line.startswith("3. **Coalities bouwen"))
     assert all(line.startswith("   - ") for line in lines[at + 1 : at + 1 + len(details)])
+
+
+def test_the_composers_own_defaults_are_the_settings_defaults() -> None:
+    # ComposeOptions stays free of the settings object (pure composer); its defaults must not drift
+    # from the settings the app builds it from.
+    from advisor.answer.compose import ComposeOptions
+
+    opts = ComposeOptions()
+    for name in ("max_steps", "max_points", "sentence_margin"):
+        assert getattr(opts, name) == Settings.model_fields[name].default, name

@@ -229,7 +229,8 @@ class _Section:
 
 @dataclass(frozen=True)
 class ComposeOptions:
-    """How the composer shapes an answer (from `Settings`)."""
+    """How the composer shapes an answer. The app builds it from `Settings` (max_steps, max_points,
+    sentence_margin); these defaults equal the settings' (tests/test_answer.py checks)."""
 
     max_steps: int = 8  # steps or items of a list section
     max_points: int = 6  # sentences of a paragraph section
