@@ -18,13 +18,14 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+
+from advisor.embedding.models import EmbeddingCache
 
 
 def wait_until(url: str, what: str, proc: subprocess.Popen[bytes], seconds: float = 300) -> None:
@@ -74,11 +75,7 @@ def main() -> None:
     wait_until(f"{chroma_url}/api/v2/heartbeat", "the Chroma server", chroma, 60)
 
     print(f"2/3 one-shot indexer: advisor index --index {base / 'indexer'}", flush=True)
-    seed, cache = Path("index/cache/embeddings.sqlite"), base / "indexer" / "cache" / "embeddings.sqlite"
-    if seed.exists() and not cache.exists():  # the quick start's embeddings: the corpus is not embedded again
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        with sqlite3.connect(seed) as src, sqlite3.connect(cache) as dst:
-            src.backup(dst)  # consistent with its write-ahead log
+    EmbeddingCache.seed(Path("index"), base / "indexer")  # the quick start's embeddings: the corpus is not embedded again
     code = subprocess.run([*advisor, "index", "--index", str(base / "indexer")], env=env).returncode
     if code not in (0, 75):  # 75: a build from elsewhere is running; the nodes will follow it
         stop()

@@ -271,6 +271,23 @@ class EmbeddingCache:
     def close(self) -> None:
         self._db.close()
 
+    @staticmethod
+    def of_index(index_dir: Path) -> Path:
+        """Where an index folder keeps its embedding cache."""
+        return Path(index_dir) / "cache" / "embeddings.sqlite"
+
+    @staticmethod
+    def seed(from_index: Path, to_index: Path) -> bool:
+        """Start `to_index`'s cache as a copy of `from_index`'s, when it has one and the other none
+        (SQLite's own backup: the source is in WAL mode, a file copy could miss its last writes)."""
+        src, dst = EmbeddingCache.of_index(from_index), EmbeddingCache.of_index(to_index)
+        if not src.is_file() or dst.exists():
+            return False
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        with sqlite3.connect(str(src)) as a, sqlite3.connect(str(dst)) as b:
+            a.backup(b)
+        return True
+
 
 class CachedEmbedder:
     """An embedder that looks in the cache first and counts what it really had to embed."""

@@ -373,7 +373,7 @@ def _embed(
     """Embed the chunks; the cache answers everything that was embedded before."""
     t = time.perf_counter()
     inner = embedder if embedder is not None else load() if load is not None else load_embedder(settings)
-    cache = EmbeddingCache(index_dir / "cache" / "embeddings.sqlite")
+    cache = EmbeddingCache(EmbeddingCache.of_index(index_dir))
     cached = CachedEmbedder(inner, cache)
     done = 0
 

@@ -31,7 +31,6 @@ import gc
 import hashlib
 import json
 import shutil
-import sqlite3
 import sys
 import tempfile
 import time
@@ -43,11 +42,12 @@ from typing import Any
 
 from advisor.answer.conversation import condense
 from advisor.core.settings import Settings, load_settings
+from advisor.embedding.models import EmbeddingCache
 from advisor.evaluate import RANK_DEPTH, Outcome, Question, group_of, load_questions, score
 from advisor.index.build import build_index, scan_corpus
 from advisor.index.layout import read_build_info
 from advisor.services import Services, build_services
-from advisor.tools.calibrate import Decide, Evidence, Note, Rule, calibrate_evidence, collect, decider, spread
+from advisor.tools.calibrate import Decide, Evidence, Figures, Note, Rule, calibrate_evidence, collect, decider, spread
 
 Step = Callable[[str], None]
 GROUPS = ("all", "question_nl", "question_en", "cross_language")
@@ -100,12 +100,9 @@ class Workbench:
         self.root = root
         self.services = services
         self.step = step
-        self.cache = root / "cache"
+        EmbeddingCache.seed(Path(settings.index_dir), root)  # the shipped corpus's vectors, when it was indexed
+        self.cache = EmbeddingCache.of_index(root).parent  # every sub-corpus's index links its cache here
         self.cache.mkdir(parents=True, exist_ok=True)
-        seed = Path(settings.index_dir) / "cache" / "embeddings.sqlite"
-        if seed.is_file():  # SQLite's own copy: the seed is in WAL mode, a file copy could miss its last writes
-            with sqlite3.connect(str(seed)) as src, sqlite3.connect(str(self.cache / "embeddings.sqlite")) as dst:
-                src.backup(dst)
 
     def build(self, name: str, documents: Sequence[str]) -> Built:
         self.step(f"indexing {name} ({len(documents)} documents)")
@@ -201,6 +198,16 @@ def summary(outcomes: Sequence[Outcome]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _fit(figures: Figures) -> dict[str, float | None]:
+    """A calibrated rule's in-sample figures, as reported."""
+    return {"refusal_precision": figures.refusal_precision, "refusal_recall": figures.refusal_recall, "answered": figures.answered}
+
+
+def _language_counts(languages: dict[str, str]) -> dict[str, int]:
+    """Documents per language, from source -> language."""
+    return {lang: sum(1 for v in languages.values() if v == lang) for lang in ("nl", "en")}
+
+
 def _codes(notes: Sequence[Note]) -> list[str]:
     """A calibration's notes as short codes, a language note with its group ("language:question_en")."""
     return [f"{n.code}:{n.values['group']}" if n.code == "language" else n.code for n in notes]
@@ -235,27 +242,26 @@ def leave_documents_out(bench: Workbench, documents: list[str], gold: list[Quest
         rule = calibrated[source]["rule"]
         results.append({"calibrated_on": source, "tested_on": target, "rule": rule.values(), "groups": summary(measured[target].outcomes(rule))})
     transferred = [r for r in results if r["calibrated_on"] != "default"]
-    spread: dict[str, dict[str, float | None]] = {}
+    gaps: dict[str, dict[str, float | None]] = {}
     for group in GROUPS:
-        spread[group] = {}
+        gaps[group] = {}
         for key in ("refusal_precision", "refusal_recall", "recall@5", "mrr", "answered"):
             a, b = (r["groups"][group][key] for r in transferred)
-            spread[group][key] = None if a is None or b is None else round(abs(a - b), 4)
+            gaps[group][key] = None if a is None or b is None else round(abs(a - b), 4)
     return {
         "halves": {
             h: {"documents": len(built[h].documents), "chunks": built[h].chunks,
                 "answerable": sum(q.answerable for q in measured[h].questions),
                 "refusal_questions": sum(not q.answerable for q in measured[h].questions),
-                "languages": {lang: sum(1 for v in built[h].languages.values() if v == lang) for lang in ("nl", "en")}}
+                "languages": _language_counts(built[h].languages)}
             for h in halves
         },
         "calibrated": {
-            h: {"rule": c["rule"].values(), "fit": {"refusal_precision": c["fit"].refusal_precision, "refusal_recall": c["fit"].refusal_recall,
-                                                    "answered": c["fit"].answered}, "notes": c["notes"]}
+            h: {"rule": c["rule"].values(), "fit": _fit(c["fit"]), "notes": c["notes"]}
             for h, c in calibrated.items()
         },
         "results": results,
-        "spread": spread,
+        "spread": gaps,
     }
 
 
@@ -291,8 +297,7 @@ def run_small(bench: Workbench, documents: list[str], languages: dict[str, str],
             "groups": summary(outcomes),
             "calibrate": {
                 "proposed": cal.proposed.values(),
-                "fit": {"refusal_precision": cal.proposed_figures.refusal_precision, "refusal_recall": cal.proposed_figures.refusal_recall,
-                        "answered": cal.proposed_figures.answered},
+                "fit": _fit(cal.proposed_figures),
                 "notes": _codes(cal.notes),
             },
             "evidence": spread(m.evidence),
@@ -329,7 +334,7 @@ def run_transfer(settings: Settings, questions_path: Path, step: Step, work: Pat
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "seconds": round(time.perf_counter() - t0, 1),
         "corpus": {"documents": len(documents), "chunks": full.chunks,
-                   "languages": {lang: sum(1 for v in full.languages.values() if v == lang) for lang in ("nl", "en")}},
+                   "languages": _language_counts(full.languages)},
         "questions": str(questions_path),
         "settings": {k: getattr(settings, k) for k in SHOWN_SETTINGS},
         "full": full_figures,
