@@ -47,6 +47,26 @@ def _services(settings: Any) -> Any:
     return build_services(settings, embedder=obj.get("embedder"))
 
 
+def _questions_file(settings: Any, path: Path | None) -> Path:
+    """The questions file a command was given (default: the setting), or a usage error."""
+    path = path or Path(settings.questions_file)
+    if not path.is_file():
+        raise click.UsageError(f"questions file '{path}' does not exist")
+    return path
+
+
+def _indexed_languages(settings: Any) -> dict[str, str]:
+    """Each indexed document's language, from the current build; exit EXIT_NO_INDEX without one."""
+    from advisor.index.stores import open_store
+
+    store = open_store(settings)
+    build = store.current()
+    if build is None:
+        click.echo("error: there is no index yet: run 'advisor index' first", err=True)
+        sys.exit(EXIT_NO_INDEX)
+    return {src: m["language"] for src, m in store.info(build)["manifest"].items()}
+
+
 @click.group()
 @click.option("-v", "--verbose", is_flag=True, help="Log progress details to stderr.")
 @click.version_option(package_name="alliance-advisor")
@@ -261,7 +281,6 @@ def eval_cmd(settings: Any, questions_path: Path | None, report_dir: Path | None
     from tqdm import tqdm
 
     from advisor.evaluate import below_bars, compare, format_table, latest_report, load_questions, parse_bars, run_eval
-    from advisor.index.stores import open_store
     from advisor.retrieve.search import NoIndexError
 
     try:
@@ -269,15 +288,8 @@ def eval_cmd(settings: Any, questions_path: Path | None, report_dir: Path | None
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     index_dir = Path(settings.index_dir)
-    store = open_store(settings)
-    build = store.current()
-    if build is None:
-        click.echo("error: there is no index yet: run 'advisor index' first", err=True)
-        sys.exit(EXIT_NO_INDEX)
-    questions_path = questions_path or Path(settings.questions_file)
-    if not questions_path.is_file():
-        raise click.UsageError(f"questions file '{questions_path}' does not exist")
-    languages = {src: m["language"] for src, m in store.info(build)["manifest"].items()}
+    languages = _indexed_languages(settings)
+    questions_path = _questions_file(settings, questions_path)
     try:
         questions = load_questions(questions_path, languages)[:limit]
     except ValueError as exc:
@@ -331,19 +343,11 @@ def calibrate(settings: Any, questions_path: Path | None, write: bool, as_json: 
     from tqdm import tqdm
 
     from advisor.core.settings import RULE_SETTINGS, config_path, overridden_by_environment, write_config
-    from advisor.index.stores import open_store
     from advisor.retrieve.search import NoIndexError
     from advisor.tools.calibrate import format_text, questions_for, run_calibration
 
-    path = questions_path or Path(settings.questions_file)
-    if not path.is_file():
-        raise click.UsageError(f"questions file '{path}' does not exist")
-    store = open_store(settings)
-    build = store.current()
-    if build is None:
-        click.echo("error: there is no index yet: run 'advisor index' first", err=True)
-        sys.exit(EXIT_NO_INDEX)
-    languages = {src: m["language"] for src, m in store.info(build)["manifest"].items()}
+    path = _questions_file(settings, questions_path)
+    languages = _indexed_languages(settings)
     try:
         questions, builtin = questions_for(path, languages)
     except (ValueError, KeyError, TypeError) as exc:
