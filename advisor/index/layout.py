@@ -141,13 +141,12 @@ def progress_file_writer(index_dir: Path, progress: Progress | None) -> Progress
 
 @dataclass(frozen=True)
 class OpenBuild:
-    """What a reader needs from one build: its info, chunks in build order, BM25 over them, the
-    vectors in the same order (memory-mapped), the per-language means, and how to open its vector
-    collections (only when first needed: a small build is searched on its vectors, and a cold
+    """What a reader needs from one build besides its info (`BuildStore.info`): chunks in build
+    order, BM25 over them, the vectors in the same order (memory-mapped), the per-language means,
+    and how to open its vector collections (only when first needed: a small build is searched on its vectors, and a cold
     start that never opens Chroma is seconds faster)."""
 
     build_id: str
-    info: dict[str, Any]
     chunks: list[Chunk]
     bm25: BM25Index
     vectors: np.ndarray
@@ -157,10 +156,10 @@ class OpenBuild:
 
 def read_build_folder(folder: Path, build_id: str, open_collections: Callable[[], dict[str, Any]]) -> OpenBuild:
     """A build's files in the folder layout (`chunks.jsonl`, `bm25.pkl`, `vectors.npy`,
-    `language_stats.npz`, `build.json`): a build folder, or a node's cached copy of a server build."""
+    `language_stats.npz`; the store reads its `build.json`): a build folder, or a node's cached
+    copy of a server build."""
     return OpenBuild(
         build_id=build_id,
-        info=json.loads((folder / "build.json").read_text()),
         chunks=read_chunks(folder / "chunks.jsonl"),
         bm25=BM25Index.load(folder / "bm25.pkl"),
         vectors=np.load(folder / "vectors.npy", mmap_mode="r"),
