@@ -96,8 +96,12 @@ class Extractive:
 
     def __init__(self, advisor: Advisor) -> None:
         self.advisor = advisor
-        self.settings = advisor.settings
         self.chain = self._build_chain()
+
+    @property
+    def settings(self) -> Settings:
+        """The advisor's: a reconfigured advisor answers with its new settings from the next question on."""
+        return self.advisor.settings
 
     def embed_query(self, given: ChainInput) -> Query:
         question = given.question.strip()
@@ -190,7 +194,6 @@ class Advisor:
         retrieval's weights)."""
         settings = self.settings.model_copy(update=values)
         self.settings = settings
-        self.extractive.settings = settings
         self.reader.reconfigure(settings)
         if self.llm is not None:
             self.llm.settings = settings
