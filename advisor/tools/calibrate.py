@@ -389,8 +389,9 @@ def calibrate_evidence(
     proposed, proposed_figures, grid = search(evidence, decide, current)
     before = [decide(e, current) for e in evidence]
     after = [decide(e, proposed) for e in evidence]
+    current_figures = figures(evidence, before)
     if after == before:  # the same decision on every question: no change for nothing
-        proposed, proposed_figures = current, figures(evidence, before)
+        proposed, proposed_figures = current, current_figures
     changed = [
         {
             "id": e.question.id,
@@ -410,7 +411,7 @@ def calibrate_evidence(
         evidence=evidence,
         builtin_offtopic=builtin,
         current=current,
-        current_figures=figures(evidence, before),
+        current_figures=current_figures,
         proposed=proposed,
         proposed_figures=proposed_figures,
         changed=changed,
