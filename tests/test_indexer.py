@@ -15,14 +15,15 @@ from advisor.index.layout import (
     load_build_chunks,
     previous_build_id,
 )
-from advisor.index.vectors import all_ids, vector_backend_for
+from advisor.index.stores import open_store
+from advisor.index.vectors import all_ids
 
 
 def _stored_ids(settings: Settings) -> set[str]:
     """Ids in the current build's vector collections (one per language)."""
     build = current_build_id(Path(settings.index_dir))
     assert build
-    cols = vector_backend_for(settings).collections(build, builds_dir(Path(settings.index_dir)) / build)
+    cols = open_store(settings).vectors.collections(build, builds_dir(Path(settings.index_dir)) / build)
     return set().union(*(all_ids(c) for c in cols.values()))
 
 

@@ -7,16 +7,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
 
 from advisor.core.types import Chunk
 from advisor.index.layout import IndexVerifyError
-
-if TYPE_CHECKING:
-    from advisor.core.settings import Settings
 
 COLLECTION = "chunks"
 
@@ -239,11 +236,3 @@ class ServerChroma(VectorBackend):
     @staticmethod
     def name(build_id: str) -> str:
         return "advisor_" + build_id.replace("-", "_")
-
-
-def vector_backend_for(settings: Settings) -> VectorBackend:
-    match settings.chroma_server_url:
-        case None | "":
-            return EmbeddedChroma()
-        case url:
-            return ServerChroma(url)
