@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
@@ -49,6 +50,17 @@ class IndexBusyError(RuntimeError):
 
 def builds_dir(index_dir: Path) -> Path:
     return index_dir / "builds"
+
+
+def drop_build_folders(index_dir: Path, keep: set[str], spare: Callable[[Path], bool] = lambda d: False) -> list[str]:
+    """Delete the build folders of `index_dir` that are not in `keep` (nor spared); their names."""
+    root = builds_dir(index_dir)
+    dropped = []
+    for d in sorted(root.iterdir()) if root.exists() else ():
+        if d.name not in keep and not spare(d):
+            shutil.rmtree(d, ignore_errors=True)
+            dropped.append(d.name)
+    return dropped
 
 
 def current_build_id(index_dir: Path) -> str | None:

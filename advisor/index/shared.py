@@ -51,6 +51,7 @@ from advisor.index.layout import (
     OpenBuild,
     Progress,
     builds_dir,
+    drop_build_folders,
     read_build_folder,
     write_chunk_files,
 )
@@ -229,6 +230,16 @@ def build_started(build_id: str) -> float | None:
 
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _fetch_in_progress(folder: Path) -> bool:
+    """A partial copy of a build (`.fetch-…`) younger than STALE_FETCH_SECONDS."""
+    if not folder.name.startswith(".fetch-"):
+        return False
+    try:
+        return time.time() - folder.stat().st_mtime <= STALE_FETCH_SECONDS
+    except OSError:
+        return True
 
 
 class ServerStore(BuildStore):
@@ -449,15 +460,9 @@ class ServerStore(BuildStore):
         return tmp
 
     def _drop_cached(self, keep: set[str]) -> None:
-        """Remove copies of builds that are no longer current or previous, and stale partial copies."""
-        root = builds_dir(self.index_dir)
-        for d in root.iterdir() if root.exists() else ():
-            if d.name.startswith(".fetch-"):
-                with contextlib.suppress(OSError):
-                    if time.time() - d.stat().st_mtime > STALE_FETCH_SECONDS:
-                        shutil.rmtree(d, ignore_errors=True)
-            elif d.name not in keep:
-                shutil.rmtree(d, ignore_errors=True)
+        """Remove copies of builds that are no longer current or previous, and stale partial copies
+        (a copy being made by another thread or process is spared)."""
+        drop_build_folders(self.index_dir, keep, spare=_fetch_in_progress)
 
     # ---------------------------------------------------------------- who is building
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ from advisor.index.layout import (
     Progress,
     builds_dir,
     current_build_id,
+    drop_build_folders,
     index_is_building,
     index_lock,
     load_build_chunks,
@@ -80,7 +80,7 @@ class FolderStore(BuildStore):
             yield progress_file_writer(self.index_dir, progress)
 
     def begin(self, build_id: str) -> Path:
-        self._drop_folders(keep={b for b in (self.current(), self.previous()) if b})
+        drop_build_folders(self.index_dir, {b for b in (self.current(), self.previous()) if b})
         bdir = builds_dir(self.index_dir) / build_id
         bdir.mkdir(parents=True)
         return bdir
@@ -90,18 +90,7 @@ class FolderStore(BuildStore):
         switch_current(self.index_dir, build_id)
 
     def prune(self, keep: set[str]) -> list[str]:
-        return self._drop_folders(keep)
-
-    def _drop_folders(self, keep: set[str]) -> list[str]:
-        bdir = builds_dir(self.index_dir)
-        if not bdir.exists():
-            return []
-        dropped = []
-        for d in sorted(bdir.iterdir()):
-            if d.name not in keep:
-                shutil.rmtree(d, ignore_errors=True)
-                dropped.append(d.name)
-        return dropped
+        return drop_build_folders(self.index_dir, keep)
 
     def rollback(self) -> str:
         with index_lock(self.index_dir):
