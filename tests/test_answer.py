@@ -267,6 +267,28 @@ def test_a_case_gives_way_to_a_section_that_answers_when_it_fits_about_as_well()
     assert what.points[0].section == "Voorbeeld: twee ketens"
 
 
+def test_a_sections_best_chunk_with_its_heading_weighs_in_choosing_the_section() -> None:
+    # Sentences alone favour the opening; the chunk embedded with its heading ("Hoe je begint")
+    # fits the question better, and with section_chunk_weight it decides.
+    from advisor.answer.compose import ComposeOptions
+
+    intro = Chunk("c1", "a.md", "A", "nl", "Inleiding", None, 0, "Derving kost ketens elk jaar veel geld en goede wil.", role="background")
+    steps = Chunk("c2", "a.md", "A", "nl", "Hoe je begint", None, 1, "Meet de derving samen met alle partners in de keten.", role="background")
+    q = np.array([1.0, 0.0], np.float32)
+    vecs = {intro.text: np.array([0.95, 0.312], np.float32), steps.text: np.array([0.9, 0.436], np.float32)}
+    hits = [Hit(intro, 1.0, dense_similarity=0.9), Hit(steps, 0.9, dense_similarity=0.88)]
+    chunk_sims = {intro.section_key: 0.80, steps.section_key: 0.92}
+
+    def ask(weight: float) -> Answer:
+        return compose(
+            "Hoe pak ik derving aan?", "nl", q, hits, lambda ts: np.stack([vecs[t] for t in ts]), refusal_threshold=0.5,
+            intent="how", options=ComposeOptions(chunk_weight=weight), section_similarity=chunk_sims.__getitem__,
+        )
+
+    assert ask(0.0).points[0].section == "Inleiding"
+    assert ask(0.7).points[0].section == "Hoe je begint"
+
+
 PARENT_DOC = """# Netwerkleiderschap
 
 ## De drie kernactiviteiten
@@ -313,3 +335,4 @@ def test_the_composers_own_defaults_are_the_settings_defaults() -> None:
     opts = ComposeOptions()
     for name in ("max_steps", "max_points", "sentence_margin"):
         assert getattr(opts, name) == Settings.model_fields[name].default, name
+    assert opts.chunk_weight == Settings.model_fields["section_chunk_weight"].default

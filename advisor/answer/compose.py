@@ -29,6 +29,7 @@ from advisor.retrieve.intent import WEAK_ROLES, Intent, role_fit
 Vectorize = Callable[[Sequence[str]], np.ndarray]
 SectionOf = Callable[[tuple[str, str]], Sequence[Chunk]]
 SectionsIn = Callable[[str], Sequence[tuple[str, str]]]  # a document's section keys in reading order
+SectionSimilarity = Callable[[tuple[str, str]], float]  # a section's best chunk, language-centred, to the question
 
 TEXTS = {
     "nl": {
@@ -245,6 +246,7 @@ class ComposeOptions:
     uncovered_margin: float = 0.02  # with an uncovered key term, refuse unless the best passage clears the threshold by this
     list_sentences: int = 2  # a list section's paragraph sentences this close to its best item join the points
     parent_details: int = 2  # further sentences of the step the question found, under that step
+    chunk_weight: float = 0.3  # share of a section's score from its best chunk (with its heading) rather than its sentences
 
 
 def _where(t: dict, section: _Section) -> str:
@@ -252,12 +254,14 @@ def _where(t: dict, section: _Section) -> str:
     return t["where"].format(section=leaf, title=section.title) if leaf else t["where_title"].format(title=section.title)
 
 
-def _score_sections(sections: list[_Section], intent: Intent, opts: ComposeOptions) -> None:
+def _score_sections(sections: list[_Section], intent: Intent, opts: ComposeOptions, similarity: SectionSimilarity | None = None) -> None:
+    w = opts.chunk_weight if similarity is not None else 0.0
     for sec in sections:
         top = sorted(sec.sims, reverse=True)[:3]
+        sentences = 0.5 * top[0] + 0.5 * float(np.mean(top))
         sec.score = (
-            0.5 * top[0]
-            + 0.5 * float(np.mean(top))
+            (1 - w) * sentences
+            + (w * similarity(sec.key) if similarity is not None and w else 0.0)
             + opts.fit_weight * role_fit(intent, sec.role)
             - opts.rank_weight * sec.rank
             - opts.document_rank_weight * sec.doc_rank
@@ -310,6 +314,7 @@ def compose(
     retrieval_query: str = "",
     refusal_floor: float | None = None,
     refusal_keyword_coverage: float = 1.0,
+    section_similarity: SectionSimilarity | None = None,
 ) -> Answer:
     """Build the answer from the hits' sections, or refuse when none is relevant enough."""
     opts = options or ComposeOptions()
@@ -332,7 +337,7 @@ def compose(
         offset = offsets.get(sec.language, 0.0)
         sec.sims = [float(x) - offset for x in sims[at : at + len(sec.candidates)]]
         at += len(sec.candidates)
-    _score_sections(sections, intent, opts)
+    _score_sections(sections, intent, opts, section_similarity)
     ranked = sorted(sections, key=lambda sec: -sec.score)
     first = ranked[0]
     if first.role in WEAK_ROLES and intent != "what":

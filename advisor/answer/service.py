@@ -129,6 +129,7 @@ class Extractive:
         s = self.settings
         q = found.query
         searcher = self.advisor.reader.searcher()
+        offsets = searcher.language_offsets(q.avec)
         ans = compose(
             q.question,
             q.language,
@@ -143,7 +144,11 @@ class Extractive:
             sections_in=searcher.document_sections,
             language_offsets=searcher.language_offsets(q.qvec),  # sentences centred as retrieval centres
             known_term=searcher.knows,
-            options=ComposeOptions(max_steps=s.max_steps, max_points=s.max_points, sentence_margin=s.sentence_margin),
+            options=ComposeOptions(
+                max_steps=s.max_steps, max_points=s.max_points, sentence_margin=s.sentence_margin, chunk_weight=s.section_chunk_weight
+            ),
+            # a section's best chunk, centred as retrieval centres, weighs in its choice (section_chunk_weight)
+            section_similarity=lambda key: searcher.section_similarity(key, q.avec, offsets),
             retrieval_query=q.text,
         )
         # Every extractive answer says why a configured language model is not answering.

@@ -282,6 +282,15 @@ class Searcher:
         groups = query_terms(term)
         return bool(groups) and all(any(t in self.bm25.postings for t in g) for g in groups)
 
+    def section_similarity(self, key: tuple[str, str], qvec: np.ndarray, offsets: dict[str, float] | None = None) -> float:
+        """A section's best chunk's similarity to `qvec` (the stored vectors embed each chunk with its
+        title and heading), less its language's offset (`language_offsets`)."""
+        rows = self.by_section.get(key, [])
+        if not rows:
+            return 0.0
+        sims = np.asarray(self.chunk_vectors[rows], dtype=np.float32) @ np.asarray(qvec, dtype=np.float32)
+        return float(sims.max()) - (offsets or {}).get(self.chunks[rows[0]].language, 0.0)
+
     def section_chunks(self, key: tuple[str, str]) -> list[Chunk]:
         """A section's chunks in reading order: their `fresh_text`s, joined by newlines, are the section."""
         return [self.chunks[i] for i in self.by_section.get(key, [])]
