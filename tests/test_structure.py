@@ -47,6 +47,11 @@ def test_roles_from_headings_in_both_languages() -> None:
     # "Bronnen van macht" is about sources of power, not a reference list; "grootte" holds no "root"
     assert section_role("Bronnen van macht in een samenwerking", []) != "references"
     assert section_role("Macht is afhankelijkheid, niet grootte", []) == "background"
+    # "How to ..." / "Hoe je ..." is how-to; "how something happens" describes and is no advice
+    assert section_role("How to break a vicious circle", []) == "steps"
+    assert section_role("Hoe pak je een machtsstrijd aan", []) == "steps"
+    assert section_role("Hoe vertegenwoordigers thuis over de partner praten", []) == "background"
+    assert section_role("How vicious circles form between partners", []) == "background"
 
 
 def test_roles_from_content_where_a_document_has_no_headings() -> None:
