@@ -289,6 +289,53 @@ def test_a_sections_best_chunk_with_its_heading_weighs_in_choosing_the_section()
     assert ask(0.7).points[0].section == "Hoe je begint"
 
 
+def test_a_list_under_two_lead_ins_keeps_each_lead_in_above_its_own_items() -> None:
+    # "Niet doen:" items without their lead-in would read as advice.
+    text = (
+        "Doen:\n- Stel de kernboodschap samen met alle partners op en leg hem vast.\n"
+        "- Gebruik de taal van de mensen in de uitvoering, niet die van de stuurgroep.\n"
+        "Niet doen:\n- Het dikke plan versturen en aannemen dat mensen het lezen.\n"
+        "- Elke partner een eigen versie van het verhaal laten vertellen aan zijn mensen."
+    )
+    chunk = Chunk("c1", "a.md", "A", "nl", "Do's en don'ts", None, 0, text, role="dos_donts")
+    q = np.array([1.0, 0.0], np.float32)
+    ans = compose("Hoe breng ik het doel over?", "nl", q, [Hit(chunk, 1.0, dense_similarity=0.9)],
+                  lambda ts: np.tile(q, (len(ts), 1)), refusal_threshold=0.5, intent="how", section_of=lambda key: [chunk])
+    lines = [line for line in ans.text.split("\n") if line.strip()]
+    at_do = next(i for i, line in enumerate(lines) if line.startswith("Doen:"))
+    at_dont = next(i for i, line in enumerate(lines) if line.startswith("Niet doen:"))
+    assert lines[at_do + 1].startswith("1. Stel de kernboodschap") and lines[at_do + 2].startswith("2. Gebruik de taal")
+    assert lines[at_dont + 1].startswith("1. Het dikke plan") and lines[at_dont + 2].startswith("2. Elke partner")
+    assert {p.lead for p in ans.points} == {"Doen:", "Niet doen:"}
+
+
+NUMBERED_PARENT_DOC = """# Cultuurverschillen als excuus
+
+## Vier problemen die zich als cultuurverschil vermommen
+
+### 1. Onduidelijke afspraken
+
+Partners hebben bij de start vooral over het doel gepraat en nauwelijks over wie wat doet.
+
+### 2. Slecht management van de samenwerking
+
+Niemand is eigenaar van de samenwerking als geheel, dus niemand stuurt bij.
+
+### 3. Tegenstrijdige belangen
+
+Soms willen partners eenvoudigweg iets anders dan ze bij de start zeiden.
+"""
+
+
+def test_numbered_subsection_headings_are_not_numbered_twice(tmp_path, fake_embedder) -> None:  # type: ignore[no-untyped-def]
+    advisor = one_document_advisor(tmp_path, fake_embedder, "cultuur.md", NUMBERED_PARENT_DOC)
+    ans = advisor.answer("Welke problemen vermommen zich als cultuurverschil, zoals onduidelijke afspraken?")
+    assert not ans.refused
+    assert re.findall(r"^\d\. \*\*([^*]+)\*\*", ans.text, re.M) == [
+        "Onduidelijke afspraken.", "Slecht management van de samenwerking.", "Tegenstrijdige belangen."
+    ]
+
+
 PARENT_DOC = """# Netwerkleiderschap
 
 ## De drie kernactiviteiten

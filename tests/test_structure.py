@@ -120,6 +120,15 @@ def test_candidates_are_steps_with_their_names_and_sentences_with_their_antecede
     assert all(defect(c.text) in (None,) for c in cands if c.kind == "sentence")
 
 
+def test_a_meta_sentence_is_no_point_even_joined_to_the_sentence_before_it() -> None:
+    text = (
+        "De mensen die het werk doen, weten hooguit dat er iets met samenwerking loopt. "
+        "Dit artikel gaat over het overbrengen van het gedeelde doel aan die mensen."
+    )
+    sentences = [c.text for c in section_candidates([_chunk(text)])[0]]
+    assert sentences == ["De mensen die het werk doen, weten hooguit dat er iets met samenwerking loopt."]
+
+
 def test_a_section_is_read_back_whole_from_overlapping_chunks() -> None:
     long = "\n".join(f"Zin nummer {i} over samenwerking tussen partners die lang genoeg is om te tellen." for i in range(40))
     doc = Document("a.md", "A", "nl", (Piece("Intro.", ""), Piece(long, "Lange sectie")), "md")

@@ -413,7 +413,8 @@ def _parent_as_list(
         first = next((c for c in cands if c.kind == "sentence" or not c.lead), None)
         if first is None:
             continue
-        name = key[1].rsplit(" > ", 1)[-1].strip()
+        # the answer numbers the steps itself: "1. Onduidelijke afspraken" is named "Onduidelijke afspraken"
+        name = _ENUMERATION.sub("", key[1].rsplit(" > ", 1)[-1].strip())
         candidates.append(Candidate(first.chunk, first.text, "step", order, name=name))
         if key == sec.key and details:
             best: list[tuple[int, Candidate]] = []
@@ -427,6 +428,9 @@ def _parent_as_list(
         return None
     sims = [float(x) for x in vectorize([c.text for c in candidates]) @ question_vec]
     return _Section((sec.key[0], parent), sec.rank, sec.doc_rank, chunks, candidates, True, sims, sec.score)
+
+
+_ENUMERATION = re.compile(r"^(?:\d{1,2}|[a-z])[.)]\s+")
 
 
 def _sections(hits: Sequence[Hit], section_of: SectionOf | None) -> list[_Section]:
@@ -497,11 +501,21 @@ def _answer(
     lines: list[str] = []
 
     def add(sec: _Section, picked: list[int], numbered: bool, shown_lead: str = "") -> None:
+        # A list section whose items stand under different lead-ins ("Doen:" and "Niet doen:") shows
+        # each lead-in above its own items: without it a don't would read as advice.
+        leads = {sec.candidates[j].lead for j in picked if sec.candidates[j].kind in ("item", "step")}
+        grouped = numbered and not shown_lead and len(leads) > 1
+        group = ""
         for k, j in enumerate(picked, start=1):
             cand = sec.candidates[j]
             lead, joined = "", False
             if cand.lead and cand.lead == shown_lead:
                 lead = shown_lead  # the answer shows the list's lead-in above it
+            elif grouped and cand.lead and cand.kind in ("item", "step") and len(cand.lead) <= 240:
+                lead = cand.lead
+                if cand.lead != group:
+                    group = cand.lead
+                    lines.extend(([""] if lines and lines[-1] else []) + [f"{group} [{numbers.cite(cand.chunk, group)}]", ""])
             elif cand.lead and defect(cand.text) == "fragment" and cand.lead in cand.chunk.text:
                 lead, joined = cand.lead, True  # an item that needs its lead-in gets it joined
             elif defect(cand.text) == "fragment":
@@ -520,7 +534,11 @@ def _answer(
                 prose = _point_line(p, "", None, marker, joined)[2:]
                 lines.extend(([""] if lines and lines[-1] else []) + [prose, ""])
                 continue
-            number = len([q for q in points if q.section == sec.key[1] and q.kind not in ("detail", "sentence")]) if numbered else None
+            number = (
+                len([q for q in points if q.section == sec.key[1] and q.kind not in ("detail", "sentence") and (q.lead == lead or not grouped)])
+                if numbered
+                else None
+            )
             lines.append(_point_line(p, cand.name, number, marker, joined))
 
     picked = _pick(first, opts.max_steps, opts.max_points, opts.sentence_margin, opts.list_sentences)

@@ -124,6 +124,8 @@ def section_candidates(chunks: Sequence[Chunk]) -> tuple[list[Candidate], bool]:
         sentences = split_sentences(unit.text)
         for j, s in enumerate(sentences):
             text = s
+            if defect(s) == "meta":
+                continue  # "Dit artikel gaat over ..." opens with "Dit", but no antecedent makes it advice
             if refers_back(s) and j > 0 and defect(sentences[j - 1]) is None:
                 text = f"{sentences[j - 1]} {s}"  # a verbatim span: the sentence with its antecedent
             if len(text) > 2 * MAX_POINT_CHARS or defect(text) is not None:
