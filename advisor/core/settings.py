@@ -187,7 +187,7 @@ class Settings(BaseSettings):
         description=(
             "The composer's choice of section: the share of a section's score that comes from its best chunk's similarity "
             "(chunks are embedded with their title and heading), the rest from its best sentences. Measured on the gold "
-            "set's halves (docs/eval/tuning.md): 0.3 to 0.7 raise key-point recall on both; 0 is the sentences alone."
+            "set's halves (docs/eval/README.md): 0.3 to 0.7 raise key-point recall on both; 0 is the sentences alone."
         ),
     )
     max_points: int = Field(6, description="Most sentences an extractive answer takes from a section of paragraphs.")
