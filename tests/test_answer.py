@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -254,16 +255,23 @@ def test_the_chat_shows_the_steps_as_a_numbered_list_with_their_names(steps_answ
     assert ol.count('href="#src-0-') >= 4  # every step links to its source card
 
 
+Q2 = np.array([1.0, 0.0], np.float32)  # a question in a two-dimensional toy space
+
+
+def _two_sections(first: Chunk, second: Chunk, vecs: dict[str, list[float]]) -> tuple[list[Hit], Callable[[Sequence[str]], np.ndarray]]:
+    """Two sections of one document, retrieved in this order, and a vectorizer that knows their texts."""
+    table = {text: np.array(v, np.float32) for text, v in vecs.items()}
+    return [Hit(first, 1.0, dense_similarity=0.9), Hit(second, 0.9, dense_similarity=0.88)], lambda ts: np.stack([table[t] for t in ts])
+
+
 def test_a_case_gives_way_to_a_section_that_answers_when_it_fits_about_as_well() -> None:
     case = Chunk("c1", "a.md", "A", "nl", "Voorbeeld: twee ketens", None, 0, "Een teler en een vervoerder spraken af om samen de derving te meten.", role="example")
     steps = Chunk("c2", "a.md", "A", "nl", "Hoe je begint", None, 1, "Meet de derving samen met alle partners in de keten.", role="steps")
-    q = np.array([1.0, 0.0], np.float32)
-    vecs = {case.text: np.array([0.99, 0.141], np.float32), steps.text: np.array([0.97, 0.243], np.float32)}
-    hits = [Hit(case, 1.0, dense_similarity=0.9), Hit(steps, 0.9, dense_similarity=0.88)]
-    ans = compose("Hoe pak ik derving aan?", "nl", q, hits, lambda ts: np.stack([vecs[t] for t in ts]), refusal_threshold=0.5, intent="how")
+    hits, vectorize = _two_sections(case, steps, {case.text: [0.99, 0.141], steps.text: [0.97, 0.243]})
+    ans = compose("Hoe pak ik derving aan?", "nl", Q2, hits, vectorize, refusal_threshold=0.5, intent="how")
     assert ans.points[0].section == "Hoe je begint"
     # for "what is" questions a case may lead
-    what = compose("Wat is derving?", "nl", q, hits, lambda ts: np.stack([vecs[t] for t in ts]), refusal_threshold=0.5, intent="what")
+    what = compose("Wat is derving?", "nl", Q2, hits, vectorize, refusal_threshold=0.5, intent="what")
     assert what.points[0].section == "Voorbeeld: twee ketens"
 
 
@@ -274,14 +282,12 @@ def test_a_sections_best_chunk_with_its_heading_weighs_in_choosing_the_section()
 
     intro = Chunk("c1", "a.md", "A", "nl", "Inleiding", None, 0, "Derving kost ketens elk jaar veel geld en goede wil.", role="background")
     steps = Chunk("c2", "a.md", "A", "nl", "Hoe je begint", None, 1, "Meet de derving samen met alle partners in de keten.", role="background")
-    q = np.array([1.0, 0.0], np.float32)
-    vecs = {intro.text: np.array([0.95, 0.312], np.float32), steps.text: np.array([0.9, 0.436], np.float32)}
-    hits = [Hit(intro, 1.0, dense_similarity=0.9), Hit(steps, 0.9, dense_similarity=0.88)]
+    hits, vectorize = _two_sections(intro, steps, {intro.text: [0.95, 0.312], steps.text: [0.9, 0.436]})
     chunk_sims = {intro.section_key: 0.80, steps.section_key: 0.92}
 
     def ask(weight: float) -> Answer:
         return compose(
-            "Hoe pak ik derving aan?", "nl", q, hits, lambda ts: np.stack([vecs[t] for t in ts]), refusal_threshold=0.5,
+            "Hoe pak ik derving aan?", "nl", Q2, hits, vectorize, refusal_threshold=0.5,
             intent="how", options=ComposeOptions(chunk_weight=weight), section_similarity=chunk_sims.__getitem__,
         )
 

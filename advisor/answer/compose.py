@@ -24,6 +24,7 @@ import numpy as np
 
 from advisor.answer.points import Candidate, defect, section_candidates
 from advisor.core.types import Answer, AnswerPoint, Chunk, Citation, Hit, Language
+from advisor.ingest.structure import without_number
 from advisor.retrieve.intent import WEAK_ROLES, Intent, role_fit
 
 Vectorize = Callable[[Sequence[str]], np.ndarray]
@@ -259,9 +260,10 @@ def _score_sections(sections: list[_Section], intent: Intent, opts: ComposeOptio
     for sec in sections:
         top = sorted(sec.sims, reverse=True)[:3]
         sentences = 0.5 * top[0] + 0.5 * float(np.mean(top))
+        chunk = similarity(sec.key) if similarity is not None and w else 0.0
         sec.score = (
             (1 - w) * sentences
-            + (w * similarity(sec.key) if similarity is not None and w else 0.0)
+            + w * chunk
             + opts.fit_weight * role_fit(intent, sec.role)
             - opts.rank_weight * sec.rank
             - opts.document_rank_weight * sec.doc_rank
@@ -414,7 +416,7 @@ def _parent_as_list(
         if first is None:
             continue
         # the answer numbers the steps itself: "1. Onduidelijke afspraken" is named "Onduidelijke afspraken"
-        name = _ENUMERATION.sub("", key[1].rsplit(" > ", 1)[-1].strip())
+        name = without_number(key[1].rsplit(" > ", 1)[-1].strip())
         candidates.append(Candidate(first.chunk, first.text, "step", order, name=name))
         if key == sec.key and details:
             best: list[tuple[int, Candidate]] = []
@@ -428,9 +430,6 @@ def _parent_as_list(
         return None
     sims = [float(x) for x in vectorize([c.text for c in candidates]) @ question_vec]
     return _Section((sec.key[0], parent), sec.rank, sec.doc_rank, chunks, candidates, True, sims, sec.score)
-
-
-_ENUMERATION = re.compile(r"^(?:\d{1,2}|[a-z])[.)]\s+")
 
 
 def _sections(hits: Sequence[Hit], section_of: SectionOf | None) -> list[_Section]:

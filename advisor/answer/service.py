@@ -129,7 +129,9 @@ class Extractive:
         s = self.settings
         q = found.query
         searcher = self.advisor.reader.searcher()
-        offsets = searcher.language_offsets(q.avec)
+        # centred as retrieval centres: the sentences against the question, the chunks against its own words
+        offsets = searcher.language_offsets(q.qvec)
+        own_offsets = offsets if q.avec is q.qvec else searcher.language_offsets(q.avec)
         ans = compose(
             q.question,
             q.language,
@@ -142,13 +144,13 @@ class Extractive:
             intent=question_intent(q.question),
             section_of=searcher.section_chunks,
             sections_in=searcher.document_sections,
-            language_offsets=searcher.language_offsets(q.qvec),  # sentences centred as retrieval centres
+            language_offsets=offsets,
             known_term=searcher.knows,
             options=ComposeOptions(
                 max_steps=s.max_steps, max_points=s.max_points, sentence_margin=s.sentence_margin, chunk_weight=s.section_chunk_weight
             ),
-            # a section's best chunk, centred as retrieval centres, weighs in its choice (section_chunk_weight)
-            section_similarity=lambda key: searcher.section_similarity(key, q.avec, offsets),
+            # a section's best chunk weighs in its choice (section_chunk_weight)
+            section_similarity=lambda key: searcher.section_similarity(key, q.avec, own_offsets),
             retrieval_query=q.text,
         )
         # Every extractive answer says why a configured language model is not answering.

@@ -47,6 +47,12 @@ _STEP = re.compile(r"^(\d{1,2})[.)]\s+(.*)$")
 _ITEM = re.compile(r"^[-*•–]\s+(.*)$")
 
 
+def without_number(text: str) -> str:
+    """`text` without the number a numbered step opens with: "1. Onduidelijke afspraken" -> "Onduidelijke afspraken"."""
+    m = _STEP.match(text)
+    return m.group(2) if m else text
+
+
 def _name_of(text: str) -> str:
     """An item's name: a short first sentence ('Roteer mensen.', 'Level 1: working team.') when more follows."""
     sentences = split_sentences(text)
