@@ -315,6 +315,70 @@ def test_a_list_under_two_lead_ins_keeps_each_lead_in_above_its_own_items() -> N
     assert {p.lead for p in ans.points} == {"Doen:", "Niet doen:"}
 
 
+def _ask_one(chunks: list[Chunk], found: Chunk, question: str = "Hoe pak ik het aan?") -> Answer:
+    """The composer on hand-made sections of one document, the question finding `found`; every text
+    is equally close to the question, so the shape alone decides."""
+    by_key: dict[tuple[str, str], list[Chunk]] = {}
+    for c in chunks:
+        by_key.setdefault(c.section_key, []).append(c)
+    return compose(
+        question, "nl", Q2, [Hit(found, 1.0, dense_similarity=0.9)], lambda ts: np.tile(Q2, (len(ts), 1)),
+        refusal_threshold=0.5, intent="how", section_of=lambda key: by_key.get(key, []), sections_in=lambda src: list(by_key),
+    )
+
+
+def test_a_list_sections_lead_in_stands_right_above_its_items_after_the_paragraph_before_them() -> None:
+    # The lead-in used to head the answer, above a paragraph that precedes it in the section.
+    text = (
+        "Humor kan ook verbinden, vooral als partners samen om een situatie lachen.\n"
+        "Vaak is een verschuiving in drie stappen te zien:\n"
+        "1. Gedeelde humor. Mensen van beide organisaties lachen samen om de bureaucratie.\n"
+        "2. Grappen achter de rug. De opmerkingen worden gemaakt als de partner er niet bij is.\n"
+        "3. Cynisme. Men verwacht niets meer van de samenwerking en lacht nieuws weg."
+    )
+    chunk = Chunk("c1", "a.md", "A", "nl", "Van grap naar cynisme", None, 0, text, role="steps")
+    lines = [line for line in _ask_one([chunk], chunk).text.split("\n") if line.strip()]
+    prose = next(i for i, line in enumerate(lines) if line.startswith("Humor kan ook verbinden"))
+    lead = next(i for i, line in enumerate(lines) if line.startswith("Vaak is een verschuiving"))
+    assert prose < lead and lines[lead + 1].startswith("1. **Gedeelde humor.**")
+
+
+def test_a_parent_the_question_found_stands_for_its_subsections_without_its_case() -> None:
+    # A parent with one sentence of its own used to be the whole answer; its subsections are the advice.
+    parent = Chunk("p", "k.pdf", "K", "nl", "De ketenregisseur", 1, 0, "Een ketenregisseur is verantwoordelijk voor het functioneren van de keten als geheel.", role="background")
+    subs = [
+        Chunk(f"s{i}", "k.pdf", "K", "nl", f"De ketenregisseur > {name}", 1, i, body, role=role)
+        for i, (name, body, role) in enumerate([
+            ("Taken", "Partijen bij elkaar brengen en een gezamenlijke ambitie en werkafspraken formuleren.", "background"),
+            ("Mandaat", "Een ketenregisseur heeft zelden hiërarchische macht over de deelnemende organisaties.", "background"),
+            ("Voorbeeld (fictief)", "In een regio trok een ketenregisseur een jaar lang alle partijen langs.", "example"),
+            ("Valkuilen", "De bekendste valkuil is dat de regisseur als verlengstuk van zijn werkgever wordt gezien.", "dos_donts"),
+        ], start=1)
+    ]
+    ans = _ask_one([parent, *subs], parent, "Wat doet een ketenregisseur?")
+    assert re.findall(r"^\d\. \*\*([^*]+)\*\*", ans.text, re.M) == ["Taken.", "Mandaat.", "Valkuilen."]
+    assert ans.points[0].text == parent.text  # its own sentence leads, as prose
+    assert "Voorbeeld" not in ans.text.split("Lees verder")[0]
+
+
+def test_items_of_a_second_section_under_one_lead_in_show_it_once() -> None:
+    # "Wat in deze fase telt:" used to be joined to each of the items.
+    intro = Chunk("c1", "a.pdf", "A", "nl", "Fasen", 1, 0, "Een alliantie doorloopt fasen, van de eerste verkenning tot de verlenging of het einde.", role="background")
+    items = Chunk(
+        "c2", "a.pdf", "A", "nl", "Fase 1", 1, 1,
+        "Wat in deze fase telt:\n- een heldere strategische reden voor samenwerking, vastgelegd vooraf;\n"
+        "- een eerste toets van de kandidaat en zijn ervaring met allianties;\n- een intern mandaat: wie mag verkennen en tot hoe ver.",
+        role="background",
+    )
+    hits, vectorize = _two_sections(intro, items, {})
+    vectorize = lambda ts: np.tile(Q2, (len(ts), 1))  # noqa: E731 - equally close: both sections answer
+    ans = compose("Wat zijn de fasen?", "nl", Q2, hits, vectorize, refusal_threshold=0.5, intent="what",
+                  section_of=lambda key: [intro] if key == intro.section_key else [items])
+    body = ans.text.split("Lees verder")[0]
+    assert body.count("Wat in deze fase telt:") == 1
+    assert "- een heldere strategische reden" in body and "- een eerste toets" in body
+
+
 NUMBERED_PARENT_DOC = """# Cultuurverschillen als excuus
 
 ## Vier problemen die zich als cultuurverschil vermommen

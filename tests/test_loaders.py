@@ -113,3 +113,71 @@ def test_sentence_splitter_respects_abbreviations() -> None:
         "Dat helpt o.a. bij conflicten.",
         "Klaar?",
     ]
+
+
+DOS_AND_DONTS = (
+    "# T\n\n## Do's en don'ts\n\nDoen:\n\n- Vertel thuis ook wat de partner heeft toegegeven.\n"
+    "- Spreek met de partner af dat je elkaar tijd gunt.\n\nNiet doen:\n\n"
+    "- Toezeggingen doen in de hoop dat je ze thuis later verkocht krijgt.\n- Alleen terugkoppelen via verslagen.\n"
+)
+
+
+def test_a_lead_in_after_a_list_item_starts_its_own_paragraph_in_a_pdf(tmp_path: Path) -> None:
+    # Set at the list's line spacing, "Niet doen:" used to end the last do, so the don'ts read as do's.
+    markdown_to_pdf(DOS_AND_DONTS, tmp_path / "d.pdf")
+    lines = " ".join(p.text for p in load_file(tmp_path / "d.pdf", "d.pdf").pieces).split("\n")
+    assert "Niet doen:" in lines
+    assert "- Spreek met de partner af dat je elkaar tijd gunt." in lines
+
+
+def test_a_lead_in_after_a_list_item_starts_its_own_paragraph_in_text(tmp_path: Path) -> None:
+    # A plain-text file without a blank line before the second lead-in; a wrapped item still joins.
+    (tmp_path / "d.txt").write_text(
+        "Titel\n\nDoen:\n- Vertel thuis wat de partner\nheeft toegegeven.\nNiet doen:\n- Alleen terugkoppelen via verslagen.\n- Een item dat eindigt met een\nopsomming van:\n",
+        encoding="utf-8",
+    )
+    lines = "\n".join(p.text for p in load_file(tmp_path / "d.txt", "d.txt").pieces).split("\n")
+    assert lines == [
+        "Doen:",
+        "- Vertel thuis wat de partner heeft toegegeven.",
+        "Niet doen:",
+        "- Alleen terugkoppelen via verslagen.",
+        "- Een item dat eindigt met een opsomming van:",
+    ]
+
+
+LONG_TITLE = "De levenscyclus van een alliantie en wat elke fase van de partners vraagt: fasen en overgangen"
+
+
+def _without_metadata(src: Path, dest: Path) -> Path:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for page in PdfReader(src).pages:
+        writer.add_page(page)
+    with dest.open("wb") as fh:
+        writer.write(fh)
+    return dest
+
+
+def test_a_pdf_title_on_two_lines_is_one_title_and_no_section(tmp_path: Path) -> None:
+    # The second line of a wrapped title ("overgangen") used to become the opening's section.
+    opening = "Dit is de opening van het artikel, lang genoeg om de gewone tekst van de pagina te zijn. " * 3
+    md = f"# {LONG_TITLE}\n\n{opening.strip()}\n\n## Waarom denken in fasen helpt\n\nFasen geven houvast.\n"
+    markdown_to_pdf(md, tmp_path / "t.pdf")
+    for path in (tmp_path / "t.pdf", _without_metadata(tmp_path / "t.pdf", tmp_path / "bare.pdf")):
+        doc = load_file(path, path.name)
+        assert doc.title == LONG_TITLE
+        assert [(p.section, p.text) for p in doc.pieces] == [
+            ("", opening.strip()),
+            ("Waarom denken in fasen helpt", "Fasen geven houvast."),
+        ]
+
+
+def test_pdf_subheadings_get_their_heading_path_as_in_markdown(tmp_path: Path) -> None:
+    # A PDF's smaller headings used to stand alone ("Mandaat"), so a subsection lost its parent.
+    body = "Gewone tekst van deze pagina, lang genoeg om de tekstgrootte van de pagina te bepalen. " * 3
+    md = f"# Ketenregie\n\n{body}\n\n## De ketenregisseur\n\n{body}\n\n### Mandaat\n\n{body}\n\n### Valkuilen\n\n{body}\n\n## Financiering\n\n{body}\n"
+    markdown_to_pdf(md, tmp_path / "k.pdf")
+    sections = [p.section for p in load_file(tmp_path / "k.pdf", "k.pdf").pieces]
+    assert sections == ["", "De ketenregisseur", "De ketenregisseur > Mandaat", "De ketenregisseur > Valkuilen", "Financiering"]

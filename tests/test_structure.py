@@ -81,6 +81,16 @@ def test_question_intent_in_both_languages_and_for_keyword_queries() -> None:
     assert question_intent("vertrouwen topteam") == "how"
 
 
+def test_research_as_the_kind_of_alliance_or_a_verb_is_no_question_about_research() -> None:
+    # "a research alliance" asked what to do, and got "What the research says" over a contract list
+    assert question_intent("How should we split IP in a research alliance?") == "how"
+    assert question_intent("What is the difference between background and foreground knowledge in a research partnership?") == "what"
+    assert question_intent("Wat moeten we nog onderzoeken bij de partner?") == "how"
+    assert question_intent("Is there research on alliance failure rates?") == "research"
+    assert question_intent("Hoeveel allianties mislukken er volgens onderzoek?") == "research"
+    assert question_intent("Which researchers studied trust in alliance boards?") == "research"
+
+
 def test_role_fit_prefers_the_role_that_answers_the_intent() -> None:
     assert role_fit("how", "steps") > role_fit("how", "background") > role_fit("how", "example")
     assert role_fit("signals", "signals") > role_fit("signals", "steps")

@@ -399,17 +399,48 @@ def _parent_as_list(
     """A subsection that is one of three to eight under its parent ("De vier kernactiviteiten >
     Verbinden") stands for the parent: the answer is then the parent's subsections in order, each
     named by its heading with its first sentence that stands alone; the subsection the question
-    found keeps up to `details` more of its sentences closest to the question, under its step."""
+    found keeps up to `details` more of its sentences closest to the question, under its step.
+    A parent the question found, with three to eight subsections, stands for them the same way,
+    after its own sentences closest to the question ("De ketenregisseur: rol, mandaat en
+    valkuilen": one sentence of its own, then "Taken", "Mandaat", "Valkuilen")."""
+    # a case or a reference list under the same heading is no step
+    keys = [k for k in sections_in(sec.key[0]) if k == sec.key or _role_of(k, section_of) not in ("example", "references")]
+    depth = sec.key[1].count(" > ") + 1 if sec.key[1] else 0
+    children = [k for k in keys if sec.key[1] and k[1].startswith(sec.key[1] + " > ") and k[1].count(" > ") == depth]
+    if 3 <= len(children) <= 8:
+        own = [j for j in sorted(range(len(sec.candidates)), key=lambda j: -sec.sims[j]) if sec.candidates[j].kind == "sentence"][:details]
+        intro = [Candidate(sec.candidates[j].chunk, sec.candidates[j].text, "sentence", -1) for j in sorted(own)]
+        return _steps_of(sec, sec.key[1], children, None, section_of, vectorize, question_vec, details, intro)
     if " > " not in sec.key[1]:
         return None
     parent = sec.key[1].rsplit(" > ", 1)[0]
     depth = sec.key[1].count(" > ")
-    siblings = [k for k in sections_in(sec.key[0]) if k[1].startswith(parent + " > ") and k[1].count(" > ") == depth]
+    siblings = [k for k in keys if k[1].startswith(parent + " > ") and k[1].count(" > ") == depth]
     if not 3 <= len(siblings) <= 8:
         return None
-    candidates: list[Candidate] = []
-    chunks: list[Chunk] = []
-    for order, key in enumerate(siblings):
+    return _steps_of(sec, parent, siblings, sec.key, section_of, vectorize, question_vec, details, [])
+
+
+def _role_of(key: tuple[str, str], section_of: SectionOf) -> str:
+    chunks = section_of(key)
+    return chunks[0].role if chunks else ""
+
+
+def _steps_of(
+    sec: _Section,
+    parent: str,
+    steps: Sequence[tuple[str, str]],
+    found: tuple[str, str] | None,
+    section_of: SectionOf,
+    vectorize: Vectorize,
+    question_vec: np.ndarray,
+    details: int,
+    intro: list[Candidate],
+) -> _Section | None:
+    """The section `parent` of `sec`'s document as the list of its subsections `steps`."""
+    candidates: list[Candidate] = list(intro)
+    chunks: list[Chunk] = list(sec.chunks) if intro else []
+    for order, key in enumerate(steps):
         own = list(section_of(key))
         cands, _ = section_candidates(own)
         first = next((c for c in cands if c.kind == "sentence" or not c.lead), None)
@@ -418,7 +449,7 @@ def _parent_as_list(
         # the answer numbers the steps itself: "1. Onduidelijke afspraken" is named "Onduidelijke afspraken"
         name = without_number(key[1].rsplit(" > ", 1)[-1].strip())
         candidates.append(Candidate(first.chunk, first.text, "step", order, name=name))
-        if key == sec.key and details:
+        if key == found and details:
             best: list[tuple[int, Candidate]] = []
             for j in sorted(range(len(sec.candidates)), key=lambda j: -sec.sims[j]):
                 c = sec.candidates[j]
@@ -499,14 +530,19 @@ def _answer(
     points: list[AnswerPoint] = []
     lines: list[str] = []
 
-    def add(sec: _Section, picked: list[int], numbered: bool, shown_lead: str = "") -> None:
+    def add(sec: _Section, picked: list[int], numbered: bool, shown_lead: str = "", lead_line: str = "") -> None:
         # A list section whose items stand under different lead-ins ("Doen:" and "Niet doen:") shows
-        # each lead-in above its own items: without it a don't would read as advice.
+        # each lead-in above its own items: without it a don't would read as advice. One lead-in
+        # for all items (`lead_line`) stands right above the first of them, after any paragraph
+        # of the section that comes before the list.
         leads = {sec.candidates[j].lead for j in picked if sec.candidates[j].kind in ("item", "step")}
         grouped = numbered and not shown_lead and len(leads) > 1
         group = ""
         for k, j in enumerate(picked, start=1):
             cand = sec.candidates[j]
+            if lead_line and cand.kind != "sentence":
+                lines.extend(([""] if lines and lines[-1] else []) + [lead_line, ""])
+                lead_line = ""
             lead, joined = "", False
             if cand.lead and cand.lead == shown_lead:
                 lead = shown_lead  # the answer shows the list's lead-in above it
@@ -544,20 +580,21 @@ def _answer(
     lead_n = numbers.cite(first.candidates[picked[0]].chunk)
     lead = f"**{t['frame'][intent]}**, {t['according'].format(where=_where(t, first))} [{lead_n}]:"
     lines += [lead, ""]
-    listed = [j for j in picked if first.candidates[j].kind != "sentence"]
-    list_lead = first.candidates[listed[0]].lead if first.is_list and listed else ""
-    shown = ""
-    if list_lead and len(list_lead) <= 240 and all(first.candidates[j].lead == list_lead for j in listed):
-        lead_chunk = first.candidates[picked[0]].chunk
-        lines += [f"{list_lead} [{numbers.cite(lead_chunk)}]", ""]
-        numbers.highlights[lead_chunk.id].append(list_lead)
-        shown = list_lead
-    add(first, picked, numbered=first.is_list, shown_lead=shown)
+    def shared_lead(sec: _Section, picked: list[int], least: int) -> tuple[str, str]:
+        """(the lead-in all of at least `least` picked items share, its line with its citation), or
+        two empty strings: shown once above the items rather than joined to each."""
+        listed = [j for j in picked if sec.candidates[j].kind != "sentence"]
+        common = sec.candidates[listed[0]].lead if len(listed) >= least else ""
+        if not common or len(common) > 240 or any(sec.candidates[j].lead != common for j in listed):
+            return "", ""
+        return common, f"{common} [{numbers.cite(sec.candidates[listed[0]].chunk, common)}]"
+
+    add(first, picked, first.is_list, *(shared_lead(first, picked, 1) if first.is_list else ("", "")))
     if second is not None:
         also = _pick(second, opts.also_points, min(opts.also_points, 2), opts.sentence_margin)
         if also:
-            lines += ["", t["also"].format(where=_where(t, second)), ""]
-            add(second, also, numbered=False)
+            lines += ([""] if lines[-1] else []) + [t["also"].format(where=_where(t, second)), ""]
+            add(second, also, False, *shared_lead(second, also, 2))
     lines += ["", f"{t['read_more'].format(where=_where(t, first))} [{lead_n}]"]
     if uncovered:
         lines += ["", f"_{t['not_covered'].format(terms=', '.join(uncovered))}_"]

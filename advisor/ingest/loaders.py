@@ -176,6 +176,16 @@ def load_markdown(path: Path, source: str) -> Document:
 
 
 _ITEM = re.compile(r"([-*+\u2022]|\d+[.)])\s")
+_LEAD_IN_WORDS = 6  # "Niet doen:", "Don'ts:", "Wat in deze fase telt:"
+_SENTENCE_END = (".", "!", "?", ";", ".)", '."', ".”")
+
+
+def _is_lead_in(line: str, previous: str) -> bool:
+    """Is a line after a list item a short lead-in of its own ("Niet doen:") rather than the item
+    wrapping on? Only when the item's line ended its sentence: set at the list's line spacing (or
+    without a blank line), it would otherwise end that item, and the items under it would read as
+    the previous lead-in's ("Doen:")."""
+    return line.endswith(":") and len(line.split()) <= _LEAD_IN_WORDS and previous.endswith(_SENTENCE_END)
 
 
 def _unwrap(lines: list[str]) -> str:
@@ -186,15 +196,18 @@ def _unwrap(lines: list[str]) -> str:
     """
     paragraphs: list[list[str]] = []
     joinable = False
+    in_item = False  # the paragraph being joined is a list item
     for line in lines:
         s = line.strip()
         if not s:
             joinable = False
             continue
-        if joinable and paragraphs and not _ITEM.match(s):
+        item = bool(_ITEM.match(s))
+        if joinable and paragraphs and not item and not (in_item and _is_lead_in(s, paragraphs[-1][-1])):
             paragraphs[-1].append(s)
         else:
             paragraphs.append([s])
+            in_item = item
         joinable = True
     return "\n".join(" ".join(parts) for parts in paragraphs)
 
@@ -360,34 +373,14 @@ def load_pdf(path: Path, source: str) -> Document:
                 meta_title = str(reader.metadata.title).strip()
         except Exception:  # noqa: BLE001 - broken metadata must not lose the text
             meta_title = ""
-        pieces: list[Piece] = []
+        pages: list[list[tuple[str, float, float]]] = []
         total = 0
-        title = meta_title
-        section = ""
-        for number, page in enumerate(reader.pages, start=1):
-            lines = _pdf_lines(page)
-            total += sum(len(t) for t, _, _ in lines)
+        for page in reader.pages:
+            pages.append(_pdf_lines(page))
+            total += sum(len(t) for t, _, _ in pages[-1])
             if total > MAX_TEXT_CHARS:
                 raise LoadError("PDF text is larger than the limit (possible decompression bomb)")
-            body_size = _body_font_size(lines)
-            buf: list[tuple[str, float, float]] = []
-            for line in lines:
-                text, size, _ = line
-                is_heading = body_size and size >= body_size * 1.15 and len(text) < 120
-                if is_heading:
-                    if not title and number == 1 and not pieces and not buf:
-                        title = text
-                        continue
-                    if buf:
-                        pieces.append(Piece(text=clean_text(_paragraphs(buf)), section=section, page=number))
-                        buf = []
-                    if title and text == title:
-                        continue
-                    section = text
-                else:
-                    buf.append(line)
-            if buf:
-                pieces.append(Piece(text=clean_text(_paragraphs(buf)), section=section, page=number))
+        title, pieces = _pdf_pieces(pages, meta_title)
     except LoadError:
         raise
     except LimitReachedError:
@@ -398,6 +391,55 @@ def load_pdf(path: Path, source: str) -> Document:
     if not pieces:
         raise LoadError("PDF contains no extractable text (scanned images or empty pages)")
     return _document(source, title, pieces, "pdf")
+
+
+def _pdf_pieces(pages: list[list[tuple[str, float, float]]], meta_title: str) -> tuple[str, list[Piece]]:
+    """The title and the pieces of a PDF's pages of (text, font size, y) lines. A line set larger
+    than the page's body text is a heading; its size gives its level, largest first, so a
+    subheading's section is "Heading > Subheading" as in Markdown, HTML and DOCX."""
+    bodies = [_body_font_size(lines) for lines in pages]
+
+    def heading(line: tuple[str, float, float], body: float) -> bool:
+        return bool(body) and line[1] >= body * 1.15 and len(line[0]) < 120
+
+    sizes = sorted({round(ln[1] * 2) / 2 for lines, body in zip(pages, bodies) for ln in lines if heading(ln, body)}, reverse=True)
+    pieces: list[Piece] = []
+    title = meta_title
+    trail: list[str] = []
+    for number, (lines, body) in enumerate(zip(pages, bodies), start=1):
+        buf: list[tuple[str, float, float]] = []
+        # the heading line just before, when no body text came between: ("title" | "section", size, y)
+        previous: tuple[str, float, float] | None = None
+        for line in lines:
+            text, size, y = line
+            if not heading(line, body):
+                buf.append(line)
+                previous = None
+                continue
+            if previous is not None and _wraps_on(previous[1], previous[2], size, y):
+                # a heading too long for one line goes on, at its own size, on the next
+                kind = previous[0]
+                if kind == "title" and not meta_title:
+                    title = f"{title} {text}"
+                elif kind == "section":
+                    trail[-1] = f"{trail[-1]} {text}"
+                previous = (kind, size, y)
+                continue
+            if number == 1 and not pieces and not buf and (not title or title.startswith(text)):
+                title = title or text  # the title, or its first line
+                previous = ("title", size, y)
+                continue
+            if buf:
+                pieces.append(Piece(text=clean_text(_paragraphs(buf)), section=section_path(trail), page=number))
+                buf = []
+            if title and text == title:  # the title repeated at the top of a page
+                previous = ("title", size, y)
+                continue
+            trail = with_heading(trail, sizes.index(round(size * 2) / 2), text)
+            previous = ("section", size, y)
+        if buf:
+            pieces.append(Piece(text=clean_text(_paragraphs(buf)), section=section_path(trail), page=number))
+    return title, pieces
 
 
 def _pdf_lines(page: object) -> list[tuple[str, float, float]]:
@@ -432,17 +474,27 @@ def _pdf_lines(page: object) -> list[tuple[str, float, float]]:
     return [ln for ln in lines if ln[0]]
 
 
+def _wraps_on(size: float, y: float, next_size: float, next_y: float) -> bool:
+    """Is a heading line the continuation of the heading line above it: the same size, one line
+    below (a second heading would stand further down, after its own spacing)?"""
+    return abs(size - next_size) < 0.5 and bool(y) and bool(next_y) and 0 < y - next_y <= size * 1.6
+
+
 def _paragraphs(lines: list[tuple[str, float, float]]) -> str:
-    """Re-join wrapped lines: a new paragraph starts at a larger vertical gap or a list item."""
+    """Re-join wrapped lines: a new paragraph starts at a larger vertical gap, a list item, or a
+    lead-in after a list item (`_is_lead_in`)."""
     gaps = [abs(a[2] - b[2]) for a, b in zip(lines, lines[1:]) if a[2] and b[2]]
     step = sorted(gaps)[len(gaps) // 2] if gaps else 0.0
     out: list[list[str]] = []  # parts of each paragraph, joined once (linear, like `_unwrap`)
+    in_item = False  # the paragraph being joined is a list item
     prev_y: float | None = None
     for text, _, y in lines:
         bullet = bool(_PDF_ITEM.match(text))
         gap = abs(prev_y - y) if prev_y is not None and y else 0.0
-        if not out or bullet or (step and gap > step * 1.3):
+        lead_in = in_item and _is_lead_in(text, out[-1][-1])
+        if not out or bullet or lead_in or (step and gap > step * 1.3):
             out.append([text])
+            in_item = bullet
         else:
             last = out[-1][-1]
             hyphenated = last.endswith("-") and not last.endswith(" -")  # parts are stripped lines

@@ -13,6 +13,12 @@ from typing import Literal
 
 Intent = Literal["how", "why", "signals", "research", "options", "what"]
 
+# "research" naming the kind of collaboration, not a source of knowledge
+_RESEARCH_AS_KIND = (
+    r"alliances?|partners?|partnerships?|projects?|consortium|consortia|collaborations?|cooperation|agreements?|"
+    r"institutes?|centres?|centers?|organi[sz]ations?|teams?|programmes?|programs?|budgets?|and development|joint ventures?"
+)
+
 _PATTERNS: tuple[tuple[Intent, re.Pattern[str]], ...] = tuple(
     (intent, re.compile(pattern, re.IGNORECASE))
     for intent, pattern in (
@@ -22,7 +28,13 @@ _PATTERNS: tuple[tuple[Intent, re.Pattern[str]], ...] = tuple(
             r"\bhow (do|can|would|will) (i|we|you) (know|tell|recogni[sz]e|spot|see|measure)|\bwarning signs?\b|\bsigns? (of|that)\b|\bred flags?\b|"
             r"\bhoe gezond\b|\bhow healthy\b|\bis (ons|het) doel te\b",
         ),
-        ("research", r"\bonderzoek|\bwetenschap|\bstudies?\b|\bliteratuur|\btheorie|\bresearch|\bevidence\b|\bliterature\b|\btheory\b|\bscientific\b|\bacademic"),
+        # research as what is known, not as the kind of work an alliance does ("a research
+        # partnership", "onderzoekssamenwerking") or a verb ("wat moeten we onderzoeken")
+        (
+            "research",
+            r"\bonderzoek(ers?)?\b|\bwetenschap|\bstudies\b|\bliteratuur|\btheorie|\bresearch(ers?)?\b(?!\s+(" + _RESEARCH_AS_KIND + r")\b)|"
+            r"\bevidence\b|\bliterature\b|\btheory\b|\bscientific\b|\bacademic",
+        ),
         ("why", r"^\s*(waarom|why)\b|\bwaarom\b|\bhoe komt (het|dat)\b|\boorza|\bwhy\b|\bwhat causes\b|\bcauses?\b|\breasons?\b|\bredenen?\b|\bwat gaat er mis\b|\bwhat is going wrong\b|\bgoes wrong\b"),
         ("options", r"\bwelke (vormen|opties|modellen|mogelijkheden|soorten|varianten|keuzes)\b|\bwhich (options|forms|models|types|kinds)\b|\b(options|alternatives|alternatieven)\b|\bwhat (kinds|types|forms) of\b"),
         (
