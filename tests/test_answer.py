@@ -379,6 +379,39 @@ def test_items_of_a_second_section_under_one_lead_in_show_it_once() -> None:
     assert "- een heldere strategische reden" in body and "- een eerste toets" in body
 
 
+def test_a_list_of_mistakes_is_framed_as_what_to_avoid_and_not_numbered_as_steps() -> None:
+    # "Common mistakes" used to stand under "What you can do", numbered 1-6 as if they were advice.
+    text = (
+        "- Letting the negotiators disappear without a proper handover to the alliance team.\n"
+        "- Waiting for the right moment to start, while the enthusiasm of both sides fades.\n"
+        "- Treating the alliance as a side job for everyone involved in running it."
+    )
+    chunk = Chunk("c1", "a.md", "A", "en", "Common mistakes in the first 100 days", None, 0, text, role="dos_donts")
+    ans = compose("How do I prepare for the first 100 days?", "en", Q2, [Hit(chunk, 1.0, dense_similarity=0.9)],
+                  lambda ts: np.tile(Q2, (len(ts), 1)), refusal_threshold=0.5, intent="how", section_of=lambda key: [chunk])
+    assert ans.text.startswith("**What to avoid**")
+    assert frame_language(ans.text) == "en"
+    assert not re.search(r"^\d\. ", ans.text, re.M)
+    assert len(re.findall(r"^- ", ans.text, re.M)) == 3
+
+
+def test_a_second_sections_items_keep_their_lead_ins_so_a_dont_never_reads_as_advice() -> None:
+    first = Chunk("c1", "a.md", "A", "nl", "Exit", None, 0, "Leg bij de start vast wanneer een partner mag uitstappen en tegen welke prijs.", role="steps")
+    second = Chunk(
+        "c2", "a.md", "A", "nl", "Wat wel en niet te doen", None, 1,
+        "Doen:\n- Vraag bij elke klacht naar drie concrete voorbeelden met datum en betrokkenen.\n"
+        "Niet doen:\n- Een cultuurtraining inzetten als eerste reactie op frictie tussen de partners.",
+        role="dos_donts",
+    )
+    hits, _ = _two_sections(first, second, {})
+    ans = compose("Hoe regel ik de exit?", "nl", Q2, hits, lambda ts: np.tile(Q2, (len(ts), 1)), refusal_threshold=0.5, intent="how",
+                  section_of=lambda key: [first] if key == first.section_key else [second])
+    lines = [line for line in ans.text.split("\n") if line.strip()]
+    at = next(i for i, line in enumerate(lines) if line.startswith("Niet doen:"))
+    assert lines[at + 1].startswith("- Een cultuurtraining inzetten")
+    assert next(i for i, line in enumerate(lines) if line.startswith("Doen:")) < at
+
+
 NUMBERED_PARENT_DOC = """# Cultuurverschillen als excuus
 
 ## Vier problemen die zich als cultuurverschil vermommen

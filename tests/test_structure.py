@@ -5,7 +5,7 @@ from __future__ import annotations
 from advisor.answer.points import defect, section_candidates
 from advisor.core.types import Chunk, Document, Piece
 from advisor.ingest.chunking import chunk_document
-from advisor.ingest.structure import parse_units, section_role
+from advisor.ingest.structure import only_donts, parse_units, section_role
 from advisor.retrieve.intent import question_intent, role_fit
 
 
@@ -163,3 +163,10 @@ def test_no_chunk_starts_inside_a_sentence_cut_by_a_page_break() -> None:
     assert not any(c.text[:1].islower() for c in chunks)
     assert chunks[0].text.endswith("in de uitvoering gaat het mis.") and chunks[0].page == 3
     assert chunks[1].text == "Daarom helpt een vast overleg." and chunks[1].page == 4
+
+
+def test_headings_that_name_only_what_not_to_do() -> None:
+    for heading in ("Common mistakes in the first 100 days", "Typical pitfalls", "Valkuilen", "Niet doen:", "Veelgemaakte fouten", "What to avoid"):
+        assert only_donts(heading), heading
+    for heading in ("Do's en don'ts", "Wat wel en niet te doen", "Checklist: do and don't", "Building the escalation ladder", "Doen:"):
+        assert not only_donts(heading), heading

@@ -24,7 +24,7 @@ import numpy as np
 
 from advisor.answer.points import Candidate, defect, section_candidates
 from advisor.core.types import Answer, AnswerPoint, Chunk, Citation, Hit, Language
-from advisor.ingest.structure import without_number
+from advisor.ingest.structure import only_donts, without_number
 from advisor.retrieve.intent import WEAK_ROLES, Intent, role_fit
 
 Vectorize = Callable[[Sequence[str]], np.ndarray]
@@ -49,6 +49,7 @@ TEXTS = {
             "research": "Wat het onderzoek zegt",
             "options": "De mogelijkheden",
             "what": "Wat de bronnen erover zeggen",
+            "avoid": "Wat u beter vermijdt",
         },
         "according": "volgens {where}",
         "where": "„{section}” in *{title}*",
@@ -74,6 +75,7 @@ TEXTS = {
             "research": "What the research says",
             "options": "The options",
             "what": "What the sources say",
+            "avoid": "What to avoid",
         },
         "according": "according to {where}",
         "where": "“{section}” in *{title}*",
@@ -536,7 +538,7 @@ def _answer(
         # for all items (`lead_line`) stands right above the first of them, after any paragraph
         # of the section that comes before the list.
         leads = {sec.candidates[j].lead for j in picked if sec.candidates[j].kind in ("item", "step")}
-        grouped = numbered and not shown_lead and len(leads) > 1
+        grouped = not shown_lead and len(leads) > 1
         group = ""
         for k, j in enumerate(picked, start=1):
             cand = sec.candidates[j]
@@ -578,7 +580,11 @@ def _answer(
 
     picked = _pick(first, opts.max_steps, opts.max_points, opts.sentence_margin, opts.list_sentences)
     lead_n = numbers.cite(first.candidates[picked[0]].chunk)
-    lead = f"**{t['frame'][intent]}**, {t['according'].format(where=_where(t, first))} [{lead_n}]:"
+    # A list of mistakes or pitfalls answers what to do only as what to avoid: framed so, and not
+    # numbered as if its items were steps.
+    avoid = first.is_list and only_donts(first.key[1].rsplit(" > ", 1)[-1])
+    frame = t["frame"]["avoid" if avoid else intent]
+    lead = f"**{frame}**, {t['according'].format(where=_where(t, first))} [{lead_n}]:"
     lines += [lead, ""]
     def shared_lead(sec: _Section, picked: list[int], least: int) -> tuple[str, str]:
         """(the lead-in all of at least `least` picked items share, its line with its citation), or
@@ -589,12 +595,12 @@ def _answer(
             return "", ""
         return common, f"{common} [{numbers.cite(sec.candidates[listed[0]].chunk, common)}]"
 
-    add(first, picked, first.is_list, *(shared_lead(first, picked, 1) if first.is_list else ("", "")))
+    add(first, picked, first.is_list and not avoid, *(shared_lead(first, picked, 1) if first.is_list else ("", "")))
     if second is not None:
         also = _pick(second, opts.also_points, min(opts.also_points, 2), opts.sentence_margin)
         if also:
             lines += ([""] if lines[-1] else []) + [t["also"].format(where=_where(t, second)), ""]
-            add(second, also, False, *shared_lead(second, also, 2))
+            add(second, also, False, *shared_lead(second, also, 1))
     lines += ["", f"{t['read_more'].format(where=_where(t, first))} [{lead_n}]"]
     if uncovered:
         lines += ["", f"_{t['not_covered'].format(terms=', '.join(uncovered))}_"]

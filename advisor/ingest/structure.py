@@ -112,6 +112,19 @@ _HEADING_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     )
 )
 
+_DONTS = re.compile(
+    r"\bvalkuil|\bpitfall|\bfouten\b|\bmistakes?\b|\btraps?\b|\bwat (je )?niet (moet )?doen|\bwhat not to\b|\bdon'?ts\b|\bavoid|\bvermijd|\bniet doen\b",
+    re.IGNORECASE,
+)
+_DOS = re.compile(r"\bdo'?s\b|\bwel\b|\bwhat to do\b", re.IGNORECASE)
+
+
+def only_donts(heading: str) -> bool:
+    """Does a heading (or a list's lead-in) name only what not to do: mistakes, pitfalls, don'ts,
+    "Niet doen:"? Its items are warnings, not advice ("Do's en don'ts" names both)."""
+    return bool(_DONTS.search(heading)) and not _DOS.search(heading)
+
+
 _IMPERATIVE_NL = frozenset(
     """zorg maak leg laat kies bespreek organiseer geef houd spreek bouw begin stel werk zet vraag neem
     betrek deel plan benoem gebruik roteer investeer breng vier wees ga kijk schrijf toets evalueer
