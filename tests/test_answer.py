@@ -361,6 +361,26 @@ def test_a_parent_the_question_found_stands_for_its_subsections_without_its_case
     assert "Voorbeeld" not in ans.text.split("Lees verder")[0]
 
 
+def test_a_found_step_brings_its_parents_opening_above_the_list_and_the_parent_is_not_offered_again() -> None:
+    # The parent's own opening used to come back under "Ook relevant", as if it were another source.
+    parent = Chunk("p", "g.md", "G", "nl", "Drie vormen", None, 0, "Provan en Kenis onderscheiden drie vormen van netwerkgovernance.", role="background")
+    subs = [
+        Chunk(f"s{i}", "g.md", "G", "nl", f"Drie vormen > {name}", None, i, body, role="background")
+        for i, (name, body) in enumerate([
+            ("Gedeeld", "Bij gedeelde governance besturen de deelnemers het netwerk samen."),
+            ("Leidende organisatie", "Bij dit model neemt een van de deelnemers de coordinatie op zich."),
+            ("Aparte organisatie", "Bij de derde vorm wordt een aparte entiteit opgericht om het netwerk te besturen."),
+        ], start=1)
+    ]
+    by_key = {c.section_key: [c] for c in [parent, *subs]}
+    hits = [Hit(subs[1], 1.0, dense_similarity=0.9), Hit(parent, 0.9, dense_similarity=0.9)]
+    ans = compose("Welke vormen van netwerkgovernance zijn er?", "nl", Q2, hits, lambda ts: np.tile(Q2, (len(ts), 1)),
+                  refusal_threshold=0.5, intent="options", section_of=lambda key: by_key.get(key, []), sections_in=lambda src: list(by_key))
+    assert "Ook relevant" not in ans.text
+    assert ans.text.count(parent.text) == 1
+    assert ans.text.index(parent.text) < ans.text.index("1. **Gedeeld.**")
+
+
 def test_items_of_a_second_section_under_one_lead_in_show_it_once() -> None:
     # "Wat in deze fase telt:" used to be joined to each of the items.
     intro = Chunk("c1", "a.pdf", "A", "nl", "Fasen", 1, 0, "Een alliantie doorloopt fasen, van de eerste verkenning tot de verlenging of het einde.", role="background")

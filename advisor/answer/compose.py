@@ -360,9 +360,11 @@ def compose(
     if section_of is not None and sections_in is not None:
         whole = _parent_as_list(first, section_of, sections_in, vectorize, question_vec, opts.parent_details)
         if whole is not None:
-            if second is not None and second.key[1].startswith(whole.key[1] + " > "):
-                second = next((sec for sec in ranked if sec is not first and not sec.key[1].startswith(whole.key[1] + " > ")
-                               and sec.score >= first.score - opts.also_margin), None)
+            def inside(sec: _Section) -> bool:  # the parent itself or one of its subsections: in the list already
+                return sec.key[0] == whole.key[0] and (sec.key[1] == whole.key[1] or sec.key[1].startswith(whole.key[1] + " > "))
+
+            if second is not None and inside(second):
+                second = next((sec for sec in ranked if sec is not first and not inside(sec) and sec.score >= first.score - opts.also_margin), None)
             first = whole
     return _answer(question, language, intent, first, second, opts, uncovered, retrieval_query)
 
@@ -420,7 +422,10 @@ def _parent_as_list(
     siblings = [k for k in keys if k[1].startswith(parent + " > ") and k[1].count(" > ") == depth]
     if not 3 <= len(siblings) <= 8:
         return None
-    return _steps_of(sec, parent, siblings, sec.key, section_of, vectorize, question_vec, details, [])
+    # the parent's own opening, as prose above the list when it fits the question as well as a step
+    above = [c for c in section_candidates(list(section_of((sec.key[0], parent))))[0] if c.kind == "sentence"][:3] if (sec.key[0], parent) in keys else []
+    intro = [Candidate(c.chunk, c.text, "sentence", -1) for c in above]
+    return _steps_of(sec, parent, siblings, sec.key, section_of, vectorize, question_vec, details, intro)
 
 
 def _role_of(key: tuple[str, str], section_of: SectionOf) -> str:
@@ -441,7 +446,7 @@ def _steps_of(
 ) -> _Section | None:
     """The section `parent` of `sec`'s document as the list of its subsections `steps`."""
     candidates: list[Candidate] = list(intro)
-    chunks: list[Chunk] = list(sec.chunks) if intro else []
+    chunks: list[Chunk] = list({c.chunk.id: c.chunk for c in intro}.values())
     for order, key in enumerate(steps):
         own = list(section_of(key))
         cands, _ = section_candidates(own)
