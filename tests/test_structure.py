@@ -43,6 +43,7 @@ def test_roles_from_headings_in_both_languages() -> None:
     assert section_role("Wat het onderzoek laat zien over succespercentages", []) == "research"
     assert section_role("Do's en don'ts", []) == "dos_donts"
     assert section_role("Typical pitfalls", []) == "dos_donts"
+    assert section_role("What to avoid", []) == "dos_donts"
     assert section_role("References", []) == "references"
     # "Bronnen van macht" is about sources of power, not a reference list; "grootte" holds no "root"
     assert section_role("Bronnen van macht in een samenwerking", []) != "references"

@@ -93,7 +93,7 @@ _HEADING_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     for role, pattern in (
         ("references", r"^(bronnen|bronvermelding|literatuurlijst|referenties|references|sources|bibliography|further reading|verder lezen)\W*$"),
         ("checklist", r"\bchecklist|\bzelfscan|\bzelftest|\bvragen (voor|om|die)\b|\bquestions (to|for)\b|\bself[- ]assessment|\bquick ?scan"),
-        ("dos_donts", r"\bdo'?s\b|\bdon'?ts\b|\bvalkuil|\bpitfall|\bfouten\b|\bmistakes\b|\btraps?\b|\bwat (je )?niet (moet )?doen|\bwhat not to\b"),
+        ("dos_donts", r"\bdo'?s\b|\bdon'?ts\b|\bvalkuil|\bpitfall|\bfouten\b|\bmistakes\b|\btraps?\b|\bavoid\b|\bvermijden\b|\bwat (je )?niet (moet )?doen|\bwhat not to\b"),
         ("example", r"\bvoorbeeld|\bcasus|\bcase\b|\bpraktijkvoorbeeld|\billustrati|\bin de praktijk\b|\bin practice\b|\bexamples?\b"),
         (
             "signals",
