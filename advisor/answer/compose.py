@@ -588,7 +588,10 @@ def _answer(
     # A list of mistakes or pitfalls answers what to do only as what to avoid: framed so, and not
     # numbered as if its items were steps.
     avoid = first.is_list and only_donts(first.key[1].rsplit(" > ", 1)[-1])
-    frame = t["frame"]["avoid" if avoid else intent]
+    # The frame promises what the question asked for only when the section gives it: a description
+    # answering "what can I do" is what the sources say, not what you can do.
+    fits = intent == "what" or role_fit(intent, first.role) > 0
+    frame = t["frame"]["avoid" if avoid else intent if fits else "what"]
     lead = f"**{frame}**, {t['according'].format(where=_where(t, first))} [{lead_n}]:"
     lines += [lead, ""]
     def shared_lead(sec: _Section, picked: list[int], least: int) -> tuple[str, str]:

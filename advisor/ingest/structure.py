@@ -156,6 +156,10 @@ def section_role(heading: str, units: Sequence[Unit], *, first: bool = False) ->
                 return role
     if not parts and first:
         return "intro"
+    if parts and _imperative(parts[-1]) and words(parts[-1])[0] != "vier":
+        # a heading that tells the reader what to do ("Agree joint working norms explicitly");
+        # "Vier problemen ..." counts, it does not celebrate
+        return "steps"
     listed = [u for u in units if u.kind != "para"]
     if units and sum(u.is_question for u in units) >= max(2, 0.6 * len(units)):
         return "checklist"
