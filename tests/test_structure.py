@@ -172,5 +172,6 @@ def test_no_chunk_starts_inside_a_sentence_cut_by_a_page_break() -> None:
 def test_headings_that_name_only_what_not_to_do() -> None:
     for heading in ("Common mistakes in the first 100 days", "Typical pitfalls", "Valkuilen", "Niet doen:", "Veelgemaakte fouten", "What to avoid"):
         assert only_donts(heading), heading
-    for heading in ("Do's en don'ts", "Wat wel en niet te doen", "Checklist: do and don't", "Building the escalation ladder", "Doen:"):
+    for heading in ("Do's en don'ts", "Wat wel en niet te doen", "Checklist: do and don't", "Building the escalation ladder", "Doen:",
+                    "De ketenregisseur: rol, mandaat en valkuilen"):
         assert not only_donts(heading), heading

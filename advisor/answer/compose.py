@@ -404,17 +404,15 @@ def _parent_as_list(
     Verbinden") stands for the parent: the answer is then the parent's subsections in order, each
     named by its heading with its first sentence that stands alone; the subsection the question
     found keeps up to `details` more of its sentences closest to the question, under its step.
-    A parent the question found, with three to eight subsections, stands for them the same way,
-    after its own sentences closest to the question ("De ketenregisseur: rol, mandaat en
-    valkuilen": one sentence of its own, then "Taken", "Mandaat", "Valkuilen")."""
+    A parent the question found, with three to eight subsections, stands for them the same way
+    ("De ketenregisseur: rol, mandaat en valkuilen": "Taken", "Mandaat", "Valkuilen"). Either way
+    the parent's opening may stand above the list (`_opening`)."""
     # a case or a reference list under the same heading is no step
     keys = [k for k in sections_in(sec.key[0]) if k == sec.key or _role_of(k, section_of) not in ("example", "references")]
     depth = sec.key[1].count(" > ") + 1 if sec.key[1] else 0
     children = [k for k in keys if sec.key[1] and k[1].startswith(sec.key[1] + " > ") and k[1].count(" > ") == depth]
     if 3 <= len(children) <= 8:
-        own = [j for j in sorted(range(len(sec.candidates)), key=lambda j: -sec.sims[j]) if sec.candidates[j].kind == "sentence"][:details]
-        intro = [Candidate(sec.candidates[j].chunk, sec.candidates[j].text, "sentence", -1) for j in sorted(own)]
-        return _steps_of(sec, sec.key[1], children, None, section_of, vectorize, question_vec, details, intro)
+        return _steps_of(sec, sec.key[1], children, None, section_of, vectorize, question_vec, details, _opening(sec.candidates))
     if " > " not in sec.key[1]:
         return None
     parent = sec.key[1].rsplit(" > ", 1)[0]
@@ -422,10 +420,14 @@ def _parent_as_list(
     siblings = [k for k in keys if k[1].startswith(parent + " > ") and k[1].count(" > ") == depth]
     if not 3 <= len(siblings) <= 8:
         return None
-    # the parent's own opening, as prose above the list when it fits the question as well as a step
-    above = [c for c in section_candidates(list(section_of((sec.key[0], parent))))[0] if c.kind == "sentence"][:3] if (sec.key[0], parent) in keys else []
-    intro = [Candidate(c.chunk, c.text, "sentence", -1) for c in above]
-    return _steps_of(sec, parent, siblings, sec.key, section_of, vectorize, question_vec, details, intro)
+    opening = _opening(section_candidates(list(section_of((sec.key[0], parent))))[0]) if (sec.key[0], parent) in keys else []
+    return _steps_of(sec, parent, siblings, sec.key, section_of, vectorize, question_vec, details, opening)
+
+
+def _opening(candidates: Sequence[Candidate]) -> list[Candidate]:
+    """A parent's own first sentences, to stand as prose above its subsections' list; the list's
+    pick keeps those that fit the question about as well as its best step (`_pick`)."""
+    return [Candidate(c.chunk, c.text, "sentence", -1) for c in candidates if c.kind == "sentence"][:3]
 
 
 def _role_of(key: tuple[str, str], section_of: SectionOf) -> str:
@@ -594,21 +596,22 @@ def _answer(
     frame = t["frame"]["avoid" if avoid else intent if fits else "what"]
     lead = f"**{frame}**, {t['according'].format(where=_where(t, first))} [{lead_n}]:"
     lines += [lead, ""]
-    def shared_lead(sec: _Section, picked: list[int], least: int) -> tuple[str, str]:
-        """(the lead-in all of at least `least` picked items share, its line with its citation), or
-        two empty strings: shown once above the items rather than joined to each."""
+
+    def shared_lead(sec: _Section, picked: list[int]) -> tuple[str, str]:
+        """(the lead-in all picked items share, its line with its citation), or two empty strings:
+        shown once above the items rather than joined to each."""
         listed = [j for j in picked if sec.candidates[j].kind != "sentence"]
-        common = sec.candidates[listed[0]].lead if len(listed) >= least else ""
+        common = sec.candidates[listed[0]].lead if listed else ""
         if not common or len(common) > 240 or any(sec.candidates[j].lead != common for j in listed):
             return "", ""
         return common, f"{common} [{numbers.cite(sec.candidates[listed[0]].chunk, common)}]"
 
-    add(first, picked, first.is_list and not avoid, *(shared_lead(first, picked, 1) if first.is_list else ("", "")))
+    add(first, picked, first.is_list and not avoid, *shared_lead(first, picked))
     if second is not None:
         also = _pick(second, opts.also_points, min(opts.also_points, 2), opts.sentence_margin)
         if also:
             lines += ([""] if lines[-1] else []) + [t["also"].format(where=_where(t, second)), ""]
-            add(second, also, False, *shared_lead(second, also, 1))
+            add(second, also, False, *shared_lead(second, also))
     lines += ["", f"{t['read_more'].format(where=_where(t, first))} [{lead_n}]"]
     if uncovered:
         lines += ["", f"_{t['not_covered'].format(terms=', '.join(uncovered))}_"]

@@ -121,8 +121,11 @@ _DOS = re.compile(r"\bdo'?s\b|\bwel\b|\bwhat to do\b", re.IGNORECASE)
 
 def only_donts(heading: str) -> bool:
     """Does a heading (or a list's lead-in) name only what not to do: mistakes, pitfalls, don'ts,
-    "Niet doen:"? Its items are warnings, not advice ("Do's en don'ts" names both)."""
-    return bool(_DONTS.search(heading)) and not _DOS.search(heading)
+    "Niet doen:"? Its items are warnings, not advice ("Do's en don'ts" names both). The warning
+    leads the heading (within its first three words): in "De ketenregisseur: rol, mandaat en
+    valkuilen" the pitfalls are one topic of several."""
+    m = _DONTS.search(heading)
+    return m is not None and len(heading[: m.start()].split()) <= 2 and not _DOS.search(heading)
 
 
 _IMPERATIVE_NL = frozenset(
