@@ -44,6 +44,7 @@ def test_roles_from_headings_in_both_languages() -> None:
     assert section_role("Do's en don'ts", []) == "dos_donts"
     assert section_role("Typical pitfalls", []) == "dos_donts"
     assert section_role("What to avoid", []) == "dos_donts"
+    assert section_role("Vroege waarschuwingssignalen", []) == "signals"  # a Dutch compound
     # a heading that tells the reader what to do is advice; "Vier problemen ..." only counts
     assert section_role("Agree joint working norms explicitly", parse_units(_lines("Norms are rules of the road."))) == "steps"
     assert section_role("Vier problemen die zich als cultuurverschil vermommen", parse_units(_lines("Een gewone alinea."))) == "background"

@@ -97,7 +97,7 @@ _HEADING_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("example", r"\bvoorbeeld|\bcasus|\bcase\b|\bpraktijkvoorbeeld|\billustrati|\bin de praktijk\b|\bin practice\b|\bexamples?\b"),
         (
             "signals",
-            r"\bsignal|\bsignen\b|\bsigns?\b|\bherkennen\b|\bherken je\b|\bhoe weet je\b|\bsymptom|\bwarning|\bred flags?\b|\bdiagnos|\bmeten\b|\bmeet je\b|"
+            r"signal|\bsignen\b|\bsigns?\b|\bherkennen\b|\bherken je\b|\bhoe weet je\b|\bsymptom|\bwarning|\bred flags?\b|\bdiagnos|\bmeten\b|\bmeet je\b|"
             r"\bmeasur|\bindicator|\bwanneer .* te (vaag|smal|breed)\b",
         ),
         ("research", r"\bonderzoek|\bliteratuur|\btheorie|\bwetenschap|\bwat we weten\b|\bresearch|\bevidence\b|\bstudies\b|\btheory\b|\bliterature\b|\bwhat we know\b"),
