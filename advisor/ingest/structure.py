@@ -88,12 +88,18 @@ def parse_units(lines: Sequence[tuple[str, int | None]]) -> list[Unit]:
 
 # --------------------------------------------------------------------------- roles
 
+# what not to do: a heading with one of these holds do's and don'ts (`only_donts`: don'ts alone)
+_DONT_WORDS = (
+    r"\bdon'?ts\b|\bvalkuil|\bpitfall|\bfouten\b|\bmistakes?\b|\btraps?\b|\bavoid|\bvermijd|\bniet doen\b|"
+    r"\bwat (je )?niet (moet )?doen|\bwhat not to\b"
+)
+
 _HEADING_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (role, re.compile(pattern, re.IGNORECASE))
     for role, pattern in (
         ("references", r"^(bronnen|bronvermelding|literatuurlijst|referenties|references|sources|bibliography|further reading|verder lezen)\W*$"),
         ("checklist", r"\bchecklist|\bzelfscan|\bzelftest|\bvragen (voor|om|die)\b|\bquestions (to|for)\b|\bself[- ]assessment|\bquick ?scan"),
-        ("dos_donts", r"\bdo'?s\b|\bdon'?ts\b|\bvalkuil|\bpitfall|\bfouten\b|\bmistakes\b|\btraps?\b|\bavoid\b|\bvermijden\b|\bwat (je )?niet (moet )?doen|\bwhat not to\b"),
+        ("dos_donts", r"\bdo'?s\b|" + _DONT_WORDS),
         ("example", r"\bvoorbeeld|\bcasus|\bcase\b|\bpraktijkvoorbeeld|\billustrati|\bin de praktijk\b|\bin practice\b|\bexamples?\b"),
         (
             "signals",
@@ -112,10 +118,7 @@ _HEADING_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     )
 )
 
-_DONTS = re.compile(
-    r"\bvalkuil|\bpitfall|\bfouten\b|\bmistakes?\b|\btraps?\b|\bwat (je )?niet (moet )?doen|\bwhat not to\b|\bdon'?ts\b|\bavoid|\bvermijd|\bniet doen\b",
-    re.IGNORECASE,
-)
+_DONTS = re.compile(_DONT_WORDS, re.IGNORECASE)
 _DOS = re.compile(r"\bdo'?s\b|\bwel\b|\bwhat to do\b", re.IGNORECASE)
 
 
