@@ -612,7 +612,7 @@ def _answer(
         if also:
             lines += ([""] if lines[-1] else []) + [t["also"].format(where=_where(t, second)), ""]
             add(second, also, False, *shared_lead(second, also))
-    lines += ["", f"{t['read_more'].format(where=_where(t, first))} [{lead_n}]"]
+    lines += ([""] if lines[-1] else []) + [f"{t['read_more'].format(where=_where(t, first))} [{lead_n}]"]
     if uncovered:
         lines += ["", f"_{t['not_covered'].format(terms=', '.join(uncovered))}_"]
     return Answer(
