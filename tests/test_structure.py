@@ -144,6 +144,22 @@ def test_a_meta_sentence_is_no_point_even_joined_to_the_sentence_before_it() -> 
     assert sentences == ["De mensen die het werk doen, weten hooguit dat er iets met samenwerking loopt."]
 
 
+def test_a_case_told_inside_an_advice_section_gives_no_points_but_a_case_section_does() -> None:
+    # "Twee jaar later was de grap een vaststaand oordeel geworden" stood between advice as a point.
+    case = (
+        "Voorbeeld (fictief): een retailalliantie. Twee winkelketens deelden een distributiecentrum. "
+        "Twee jaar later was de grap een vaststaand oordeel geworden bij de planners van de ene keten."
+    )
+    advice = "Spreek herhaald gedrag aan in een persoonlijk gesprek met de medewerker die de toon zet."
+    sentences = [c.text for c in section_candidates([_chunk(f"{advice}\n{case}")])[0]]
+    assert sentences == [advice]
+    as_case = Chunk("c0", "a.md", "A", "nl", "Voorbeeld", None, 0, case, role="example")
+    assert any(c.text.startswith("Twee jaar later") for c in section_candidates([as_case])[0])
+    # a sentence that only starts with the word is no case
+    studies = "Case studies show that trust between partners grows slowly and in small steps."
+    assert [c.text for c in section_candidates([_chunk(studies)])[0]] == [studies]
+
+
 def test_a_section_is_read_back_whole_from_overlapping_chunks() -> None:
     long = "\n".join(f"Zin nummer {i} over samenwerking tussen partners die lang genoeg is om te tellen." for i in range(40))
     doc = Document("a.md", "A", "nl", (Piece("Intro.", ""), Piece(long, "Lange sectie")), "md")
