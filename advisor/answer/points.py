@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from advisor.core.text import split_sentences
 from advisor.core.types import Chunk
 from advisor.ingest.redact import REDACTED
-from advisor.ingest.structure import parse_units
+from advisor.ingest.structure import parse_units, tells_a_case
 
 MIN_WORDS = 6
 MAX_POINT_CHARS = 360
@@ -93,10 +93,6 @@ def _clip(sentences: Sequence[str]) -> str:
     return out
 
 
-# a paragraph that opens with a case's label: "Voorbeeld (fictief): een retailalliantie."
-_CASE = re.compile(r"^(voorbeeld|praktijkvoorbeeld|casus|example|case|illustrative case)( \d+)?( \([^)]{0,30}\))? ?(:|—|–| - )", re.IGNORECASE)
-
-
 def section_candidates(chunks: Sequence[Chunk]) -> tuple[list[Candidate], bool]:
     """The candidate points of a section (its chunks in reading order), and whether the section is
     a list (two or more items or steps that can stand alone)."""
@@ -125,7 +121,7 @@ def section_candidates(chunks: Sequence[Chunk]) -> tuple[list[Candidate], bool]:
                 listed += 1
                 order += 1
             continue
-        if _CASE.match(unit.text) and chunk.role != "example":
+        if tells_a_case(unit.text) and chunk.role != "example":
             continue  # a case told inside an advice section illustrates it; its sentences are no advice
         sentences = split_sentences(unit.text)
         for j, s in enumerate(sentences):

@@ -402,7 +402,10 @@ def _pdf_pieces(pages: list[list[tuple[str, float, float]]], meta_title: str) ->
     def heading(line: tuple[str, float, float], body: float) -> bool:
         return bool(body) and line[1] >= body * 1.15 and len(line[0]) < 120
 
-    sizes = sorted({round(ln[1] * 2) / 2 for lines, body in zip(pages, bodies) for ln in lines if heading(ln, body)}, reverse=True)
+    def rounded(size: float) -> float:  # to half a point: one level is one size, whatever the scaling
+        return round(size * 2) / 2
+
+    sizes = sorted({rounded(ln[1]) for lines, body in zip(pages, bodies) for ln in lines if heading(ln, body)}, reverse=True)
     pieces: list[Piece] = []
     title = meta_title
     trail: list[str] = []
@@ -435,7 +438,7 @@ def _pdf_pieces(pages: list[list[tuple[str, float, float]]], meta_title: str) ->
             if title and text == title:  # the title repeated at the top of a page
                 previous = ("title", size, y)
                 continue
-            trail = with_heading(trail, sizes.index(round(size * 2) / 2), text)
+            trail = with_heading(trail, sizes.index(rounded(size)), text)
             previous = ("section", size, y)
         if buf:
             pieces.append(Piece(text=clean_text(_paragraphs(buf)), section=section_path(trail), page=number))

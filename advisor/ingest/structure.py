@@ -118,6 +118,16 @@ _HEADING_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     )
 )
 
+# a paragraph that opens with a case's label: "Voorbeeld (fictief): een retailalliantie."
+_CASE_LABEL = re.compile(r"^(voorbeeld|praktijkvoorbeeld|casus|example|case|illustrative case)( \d+)?( \([^)]{0,30}\))? ?(:|—|–| - )", re.IGNORECASE)
+
+
+def tells_a_case(paragraph: str) -> bool:
+    """Does a paragraph tell a case ("Voorbeeld (fictief): ...", "Illustrative case: ..."), as a
+    case section does under its heading ("example")?"""
+    return bool(_CASE_LABEL.match(paragraph))
+
+
 _DONTS = re.compile(_DONT_WORDS, re.IGNORECASE)
 _DOS = re.compile(r"\bdo'?s\b|\bwel\b|\bwhat to do\b", re.IGNORECASE)
 
