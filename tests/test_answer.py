@@ -105,6 +105,8 @@ def test_compose_is_deterministic_on_hand_made_hits() -> None:
         "q": np.array([1.0, 0.0], np.float32),
         "Vertrouwen groeit door afspraken na te komen.": np.array([0.9, 0.436], np.float32),
         "Openheid over belangen helpt daarbij wel.": np.array([0.0, 1.0], np.float32),
+        # "daarbij" refers back: the second sentence is a candidate only joined to the first
+        "Vertrouwen groeit door afspraken na te komen. Openheid over belangen helpt daarbij wel.": np.array([0.0, 1.0], np.float32),
     }
     ans = compose(
         "Hoe groeit vertrouwen?", "nl", vecs["q"], [Hit(chunk, 1.0, dense_similarity=0.9)],
@@ -512,3 +514,43 @@ def test_the_composers_own_defaults_are_the_settings_defaults() -> None:
     for name in ("max_steps", "max_points", "sentence_margin"):
         assert getattr(opts, name) == Settings.model_fields[name].default, name
     assert opts.chunk_weight == Settings.model_fields["section_chunk_weight"].default
+
+
+def test_a_list_of_mistakes_keeps_its_own_opening_sentence_as_prose_not_as_a_mistake() -> None:
+    # "Even well-positioned alliance managers fall into recurring traps." stood as the first bullet
+    # under "What to avoid", as if it were one of the traps.
+    text = (
+        "Even well-positioned alliance managers fall into recurring traps.\n"
+        "- **Going native.** The alliance manager starts to argue the partner's case at home.\n"
+        "- **Becoming the bottleneck.** All communication runs through one overloaded person.\n"
+        "- **Avoiding conflict.** Difficult conversations wait until problems are too big to solve."
+    )
+    chunk = Chunk("c1", "a.md", "A", "en", "Typical pitfalls", None, 0, text, role="dos_donts")
+    ans = compose("How do I keep the alliance manager effective?", "en", Q2, [Hit(chunk, 1.0, dense_similarity=0.9)],
+                  lambda ts: np.tile(Q2, (len(ts), 1)), refusal_threshold=0.5, intent="how", section_of=lambda key: [chunk])
+    assert ans.text.startswith("**What to avoid**")
+    lines = ans.text.split("\n")
+    assert any(line.startswith("Even well-positioned alliance managers") for line in lines)
+    assert len([line for line in lines if line.startswith("- ")]) == 3
+
+
+def test_a_second_section_in_the_askers_language_must_fit_about_as_well_as_the_next_best() -> None:
+    # The second section used to be the first one in the asker's language anywhere within the
+    # margin, even far below a section in the other language that answers better.
+    from advisor.answer.compose import ComposeOptions
+
+    first = Chunk("c1", "a.md", "A", "en", "Build the escalation ladder", None, 0, "Agree three levels of escalation and the time each level gets.", role="steps")
+    other = Chunk("c2", "b.md", "B", "nl", "Termijnen per niveau", None, 0, "Geef elk niveau twee weken om een geschil op te lossen voor het verder gaat.", role="steps")
+    same = Chunk("c3", "c.md", "C", "en", "Background", None, 0, "Escalation has a bad name in many organisations that work together.", role="background")
+    table = {first.text: [0.99, 0.141], other.text: [0.97, 0.243], same.text: [0.95, 0.312]}
+    hits = [Hit(first, 1.0, dense_similarity=0.9), Hit(other, 0.95, dense_similarity=0.9), Hit(same, 0.9, dense_similarity=0.9)]
+    opts = ComposeOptions(document_rank_weight=0.0, rank_weight=0.0, also_margin=0.1)
+    ans = compose("How long should each escalation level get?", "en", Q2, hits, lambda ts: np.stack([np.array(table[t], np.float32) for t in ts]),
+                  refusal_threshold=0.5, intent="how", options=opts)
+    assert ans.points[0].section == "Build the escalation ladder"
+    assert {p.section for p in ans.points[1:]} == {"Termijnen per niveau"}
+    # within the language margin of the next best, the asker's language still wins
+    close = dict(table, **{same.text: [0.975, 0.222]})
+    ans = compose("How long should each escalation level get?", "en", Q2, hits, lambda ts: np.stack([np.array(close[t], np.float32) for t in ts]),
+                  refusal_threshold=0.5, intent="how", options=opts)
+    assert {p.section for p in ans.points[1:]} == {"Background"}

@@ -113,6 +113,11 @@ def test_defects_name_what_keeps_a_text_from_standing_alone() -> None:
     assert defect("Dat maakt de onderlinge afhankelijkheid concreet zonder dat er een conflict is.") == "fragment"
     assert defect("Ten tweede rapporteerden zij een hogere tevredenheid bij de partners.") == "fragment"
     assert defect("goede afspraken, maar in de uitvoering gaat het mis bij de partners.") == "fragment"
+    # a pronominal adverb among the first words refers back too ("daarbij": with what?); a conclusion stands
+    assert defect("Een ambitieus doel heeft daarbij een extra functie voor de partners.") == "fragment"
+    assert defect("Je kunt hiermee de onderlinge afhankelijkheid zichtbaar maken.") == "fragment"
+    assert defect("Betrek daarom de beoogde alliantiemanager vanaf het begin bij de onderhandeling.") is None
+    assert defect("The board therefore decides on every change to the joint budget.") is None
     assert defect("Roteer mensen.") == "short"
     assert defect("Roteer mensen. Laat medewerkers een periode bij de partner werken of meelopen.") is None
 

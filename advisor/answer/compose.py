@@ -356,7 +356,9 @@ def compose(
             first = same[0]
     near = [sec for sec in ranked if sec is not first and sec.score >= first.score - opts.also_margin]
     # the second section too in the asker's language, when one fits about as well
-    second = next((sec for sec in near if sec.language == language), near[0] if near else None)
+    second = near[0] if near else None
+    if second is not None and second.language != language:
+        second = next((sec for sec in near if sec.language == language and sec.score >= second.score - opts.language_margin), second)
     if section_of is not None and sections_in is not None:
         whole = _parent_as_list(first, section_of, sections_in, vectorize, question_vec, opts.parent_details)
         if whole is not None:
@@ -573,7 +575,7 @@ def _answer(
             if cand.kind == "detail":
                 lines.append("   " + _point_line(p, "", None, marker, joined))
                 continue
-            if numbered and cand.kind == "sentence":
+            if (numbered or sec.is_list) and cand.kind == "sentence":
                 # a list section's own paragraph (its introduction or close) stays a paragraph
                 prose = _point_line(p, "", None, marker, joined)[2:]
                 lines.extend(([""] if lines and lines[-1] else []) + [prose, ""])

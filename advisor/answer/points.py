@@ -37,11 +37,19 @@ _REFERS_BACK = re.compile(
     re.IGNORECASE,
 )
 
+# A pronominal adverb among the first words refers back as well: "Een ambitieus doel heeft daarbij een
+# extra functie." (with what?). A conclusion ("Betrek daarom ...", "The board therefore ...") stands.
+_REFERS_BACK_EARLY = re.compile(
+    r"^(?:[\w'’-]+,?\s+){1,4}(daar(bij|mee|door|voor|na|in|op|uit|aan|over|naast)|hier(bij|mee|door|voor|in|op|uit|aan|over)|bovendien)\b",
+    re.IGNORECASE,
+)
+
 _HEADING_LIKE = re.compile(r"[.!?…:;)\"'”’]$")
 
 
 def refers_back(text: str) -> bool:
-    return bool(_REFERS_BACK.match(text.strip()))
+    text = text.strip()
+    return bool(_REFERS_BACK.match(text) or _REFERS_BACK_EARLY.match(text))
 
 
 def defect(text: str) -> str | None:
