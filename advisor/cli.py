@@ -32,7 +32,10 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
 
         try:
             settings = load_settings(corpus_dir=corpus_dir, index_dir=index_dir)
-        except Exception as exc:  # noqa: BLE001 - a bad advisor.toml or env var is a usage error
+            from advisor.retrieve.glossary import check_glossary
+
+            check_glossary(settings.glossary)
+        except Exception as exc:  # noqa: BLE001 - a bad advisor.toml, env var or glossary file is a usage error
             raise click.UsageError(f"invalid settings: {exc}") from None
         return fn(*args, settings=settings, **kwargs)
 

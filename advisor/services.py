@@ -25,6 +25,10 @@ class Services:
     """The settings and the parts built from them, each made once, on first use."""
 
     def __init__(self, settings: Settings, *, embedder: Embedder | None = None) -> None:
+        # retrieve is not imported at module level: a command that needs no search stays light
+        from advisor.retrieve.glossary import check_glossary
+
+        check_glossary(settings.glossary)  # a missing or malformed glossary file is named now, not at the first question
         self.settings = settings
         self._embedder = embedder
 

@@ -103,6 +103,18 @@ def test_missing_corpus_is_a_clear_error(cli, corpus: Path) -> None:  # type: ig
     assert res.exit_code == 1 and "does not exist" in res.output
 
 
+def test_a_glossary_file_that_is_missing_or_malformed_is_named_before_anything_runs(cli, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ADVISOR_GLOSSARY", "terms.txt")
+    res = cli("index")
+    assert res.exit_code == 2 and "terms.txt: glossary file not found" in res.output and str(tmp_path) not in res.output
+    (tmp_path / "terms.txt").write_text("alliance alliantie; trust", encoding="utf-8")
+    res = cli("ask", "Hoe groeit vertrouwen?")
+    assert res.exit_code == 2 and "terms.txt: pair 2 ('trust') is not an English word and a Dutch word" in res.output
+    (tmp_path / "terms.txt").write_text("alliance alliantie; trust vertrouwen;", encoding="utf-8")
+    assert cli("index").exit_code == 0
+
+
 def test_help_lists_the_commands() -> None:
     res = CliRunner().invoke(main, ["--help"])
     for cmd in ("index", "ask", "status", "rollback", "serve"):

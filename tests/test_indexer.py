@@ -153,3 +153,25 @@ def test_a_crashed_build_directory_is_never_current_and_is_cleaned(settings: Set
     (corpus / "new.md").write_text("# Nieuw\n\nTekst over partnerkeuze en onderhandelen.\n")
     build_index(settings, fake_embedder)
     assert not stale.exists()
+
+
+def test_a_build_keeps_each_languages_frequent_words_with_their_vectors(settings: Settings, fake_embedder) -> None:  # type: ignore[no-untyped-def]
+    # what the corpus-derived glossary (settings.glossary = "corpus") translates into
+    import numpy as np
+
+    from advisor.index.lexicon import vocabulary
+    from advisor.index.stores import open_store
+
+    report = build_index(settings, fake_embedder)
+    store = open_store(settings)
+    build = store.open(store.current())
+    with np.load(build.language_stats_path) as data:
+        words = {lang: data[f"lexicon_{lang}_words"].tolist() for lang in ("nl", "en") if f"lexicon_{lang}_words" in data}
+        vectors = {lang: data[f"lexicon_{lang}_vectors"] for lang in words}
+    assert words == vocabulary(build.chunks) and "nl" in words
+    assert "vertrouwen" in words["nl"]
+    for lang, ws in words.items():
+        assert vectors[lang].shape == (len(ws), build.vectors.shape[1])
+        np.testing.assert_allclose(vectors[lang][0], np.asarray(fake_embedder.embed_documents([ws[0]]))[0], atol=2e-3)
+    # the report counts chunks, not words
+    assert report.embedded + report.cached == report.chunks

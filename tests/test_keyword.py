@@ -79,3 +79,60 @@ def test_dense_query_gets_the_glossary_translations_of_its_words() -> None:
     dutch = glossary_expansion("Hoe meet je de gezondheid van een alliantie?").split()
     assert {"measure", "health", "alliance"} <= set(dutch) and "vergadering" not in dutch
     assert glossary_expansion("Wat is de beste pizza?") == "Wat is de beste pizza?"
+
+
+def test_the_glossary_is_a_setting_builtin_none_or_a_maintainers_own_file(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from advisor.retrieve.glossary import GlossaryError, load_glossary
+
+    builtin, none = load_glossary("builtin"), load_glossary("none")
+    assert "vertrouwen" in builtin.expansion("How do we build trust?").split()
+    assert none.expansion("How do we build trust?") == "How do we build trust?"
+    assert all(len(group) <= 2 for group in none.query_terms("trust escalation"))  # the word's own stems only
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "terms.txt").write_text("# ours\nhandshake handdruk; harbour haven;\n", encoding="utf-8")
+    own = load_glossary("terms.txt")
+    assert own.expansion("Why does the handshake matter?").endswith(" handdruk")
+    assert any("handdruk" in group for group in own.query_terms("handshake"))
+    assert "vertrouwen" not in own.expansion("How do we build trust?")
+
+    (tmp_path / "bad.txt").write_text("handshake handdruk; one two three;", encoding="utf-8")
+    with pytest.raises(GlossaryError, match=r"^bad\.txt: pair 2 .*not an English word and a Dutch word"):
+        load_glossary("bad.txt")
+    with pytest.raises(GlossaryError, match=r"^missing\.txt: glossary file not found"):
+        load_glossary("missing.txt")
+    with pytest.raises(GlossaryError) as absolute:
+        load_glossary(str(tmp_path / "gone.txt"))
+    assert str(tmp_path) not in str(absolute.value) and str(absolute.value).startswith("gone.txt: ")
+
+
+def test_a_corpus_glossary_translates_a_word_into_the_nearest_word_of_the_other_language() -> None:
+    import numpy as np
+
+    from advisor.retrieve.glossary import CorpusGlossary
+
+    def unit(*v: float) -> np.ndarray:
+        a = np.array(v, np.float32)
+        return a / np.linalg.norm(a)
+
+    dutch = ["vertrouwen", "gebouw", "stuurgroep"]
+    lexicon = {"nl": (dutch, np.stack([unit(1, 0, 0), unit(0, 1, 0), unit(0, 0, 1)]))}
+    words = {"trust": unit(1, 0.2, 0), "building": unit(0.3, 1, 0.3), "stuurgroep": unit(0, 0, 1)}
+    asked: list[list[str]] = []
+
+    def embed(ws: list[str]) -> np.ndarray:
+        asked.append(list(ws))
+        return np.stack([words.get(w, unit(1, 1, 1)) for w in ws])
+
+    g = CorpusGlossary(lexicon, embed, threshold=0.93)
+    # cos(trust, vertrouwen) 0.98 is a translation; cos(building, gebouw) 0.92 is not; a word
+    # the corpus has as it is needs none
+    assert g.pairs_for("How do we build trust in the building, and what should the stuurgroep decide about it?") == (("trust", "vertrouwen"),)
+    assert g.expansion("How do we build trust?") == "How do we build trust? vertrouwen"
+    assert any("vertrouw" in group for group in g.query_terms("How do we build trust?"))
+    n = len(asked)
+    g.expansion("Trust, again: how do we build trust?")
+    assert all("trust" not in batch for batch in asked[n:])  # a word is embedded once
+    # a Dutch question has no English words to go to in a Dutch-only corpus
+    assert g.pairs_for("Hoe bouwen we vertrouwen op?") == ()
+    assert CorpusGlossary({}, embed, 0.93).expansion("How do we build trust?") == "How do we build trust?"

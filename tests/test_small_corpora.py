@@ -121,3 +121,21 @@ def test_off_topic_questions_are_refused_on_a_small_corpus(fixture: str, request
     advisor = request.getfixturevalue(fixture)
     share, answered = _refused_share(advisor, _refusals())
     assert share >= BAR, f"{fixture}: {share:.2f} of 35 off-topic questions refused; answered: {answered}"
+
+
+def test_a_glossary_derived_from_the_corpus_bridges_the_languages_without_a_word_list(five_dutch: Any) -> None:
+    # A maintainer's corpus on another domain has no glossary: settings.glossary = "corpus" takes the
+    # translations from the indexed words themselves, with the real model (docs/eval/README.md).
+    settings = five_dutch.settings
+    corpus = build_services(settings.model_copy(update={"glossary": "corpus"})).advisor
+    none = build_services(settings.model_copy(update={"glossary": "none"})).advisor
+    question = "Where do stereotypes about the partner organisation come from?"
+    added = corpus.reader.searcher().search_text(question)[len(question) :].split()
+    assert "stereotypen" in added
+    vocabulary = {w for c in corpus.reader.searcher().chunks if c.language == "nl" for w in c.embed_text.lower().split()}
+    assert added and all(any(w in v for v in vocabulary) for w in added)  # only the corpus's own Dutch words
+    assert none.reader.searcher().search_text(question) == question
+    english = _questions_on(FIVE_DUTCH, "en")
+    with_corpus, missed = _answered_citing(corpus, english)
+    without, _ = _answered_citing(none, english)
+    assert with_corpus >= without, f"corpus glossary {with_corpus:.2f} < none {without:.2f}; missed: {missed}"

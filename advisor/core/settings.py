@@ -157,6 +157,19 @@ class Settings(BaseSettings):
             "so a question finds passages in the other language (its effect is measured in docs/eval/README.md)."
         ),
     )
+    glossary: str = Field(
+        "builtin",
+        description=(
+            "The English-Dutch word glossary retrieval uses for questions in the other language than a passage "
+            "(advisor.retrieve.glossary): 'builtin' the one shipped for alliance management, 'none', or the path "
+            "of your own file in the same format ('english dutch; english dutch; ...', '#' comments), or 'corpus': "
+            "derived from the indexed documents by the embedding model, for a corpus on another domain."
+        ),
+    )
+    corpus_glossary_threshold: float = Field(
+        0.93,
+        description="With glossary 'corpus': the cosine similarity at which a word of the other language counts as a translation.",
+    )
     ef_search: int = Field(200, description="HNSW ef_search: higher gives better recall for a little latency.")
 
     # Answering

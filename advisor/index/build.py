@@ -33,6 +33,7 @@ from advisor.core.types import Chunk
 from advisor.embedding.models import CachedEmbedder, EmbeddingCache, load_embedder, model_name, runtime_name
 from advisor.index.background import background_passages
 from advisor.index.keyword import BM25Index
+from advisor.index.lexicon import vocabulary
 from advisor.index.layout import (
     LAYOUT,
     BuildStore,
@@ -187,6 +188,7 @@ class Embedded:
     cached: int
     seconds: float
     background: dict[str, np.ndarray] = field(default_factory=dict)  # vectors of the background passages, per language
+    lexicon: dict[str, tuple[list[str], np.ndarray]] = field(default_factory=dict)  # per language: its words and their vectors
 
 
 @dataclass(frozen=True)
@@ -383,8 +385,25 @@ def _embed(
         notify("embedding", done, len(chunks))
 
     vectors = cached.embed_documents([c.embed_text for c in chunks], progress=tick)
+    embedded, from_cache = cached.embedded, cached.cached  # the chunks' (the report counts chunks)
     background = _background_vectors(settings, inner, notify)
-    return Embedded(vectors, inner, cache, cached.embedded, cached.cached, time.perf_counter() - t, background)
+    lexicon = _lexicon_vectors(chunks, cached, notify)
+    return Embedded(vectors, inner, cache, embedded, from_cache, time.perf_counter() - t, background, lexicon)
+
+
+def _lexicon_vectors(chunks: list[Chunk], cached: CachedEmbedder, notify: Progress) -> dict[str, tuple[list[str], np.ndarray]]:
+    """The corpus's frequent words per language with their vectors (`advisor.index.lexicon`), for
+    the corpus-derived glossary. Through the embedding cache: a rebuild embeds only new words."""
+    words = vocabulary(chunks)
+    total = sum(len(w) for w in words.values())
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        notify("lexicon", done, total)
+
+    return {lang: (ws, np.asarray(cached.embed_documents(ws, progress=tick), dtype=np.float32)) for lang, ws in words.items() if ws}
 
 
 def _background_vectors(settings: Settings, embedder: Embedder, notify: Progress) -> dict[str, np.ndarray]:
@@ -426,7 +445,7 @@ def _store_and_verify(
     backend = store.vectors
     notify("storing", 0, len(chunks))
     backend.write(build_id, bdir, chunks, vectors, settings.ef_search)
-    write_build_files(bdir, chunks, vectors, embedded.background)
+    write_build_files(bdir, chunks, vectors, embedded.background, embedded.lexicon)
     store.upload(build_id, bdir)
     notify("storing", len(chunks), len(chunks))
     storing = time.perf_counter() - t
@@ -501,18 +520,34 @@ def _publish(
     cache.close()
 
 
-def write_build_files(bdir: Path, chunks: list[Chunk], vectors: np.ndarray, background: dict[str, np.ndarray] | None = None) -> None:
-    """What a build keeps beside its vectors: the chunks, BM25, per-language means, the vectors themselves."""
+def write_build_files(
+    bdir: Path,
+    chunks: list[Chunk],
+    vectors: np.ndarray,
+    background: dict[str, np.ndarray] | None = None,
+    lexicon: dict[str, tuple[list[str], np.ndarray]] | None = None,
+) -> None:
+    """What a build keeps beside its vectors: the chunks, BM25, per-language means and words, the vectors themselves."""
 
     write_chunk_files(bdir, chunks, vectors)
     BM25Index.build(chunks).save(bdir / "bm25.pkl")
-    save_language_stats(bdir / "language_stats.npz", chunks, vectors, background or {})
+    save_language_stats(bdir / "language_stats.npz", chunks, vectors, background or {}, lexicon or {})
 
 
-def save_language_stats(path: Path, chunks: list[Chunk], vectors: np.ndarray, background: dict[str, np.ndarray]) -> None:
+def save_language_stats(
+    path: Path,
+    chunks: list[Chunk],
+    vectors: np.ndarray,
+    background: dict[str, np.ndarray],
+    lexicon: dict[str, tuple[list[str], np.ndarray]] | None = None,
+) -> None:
     """Per-language means of the chunk vectors and of the background passages' vectors (see
-    `retrieve.search.LanguageStats`)."""
+    `retrieve.search.LanguageStats`), and each language's words with their vectors (float16; see
+    `retrieve.glossary.CorpusGlossary`)."""
     stats: dict[str, np.ndarray] = {f"background_{lang}_mean": v.astype(np.float64).mean(axis=0) for lang, v in background.items() if len(v)}
+    for lang, (words, vecs) in (lexicon or {}).items():
+        stats[f"lexicon_{lang}_words"] = np.array(words, dtype=str)
+        stats[f"lexicon_{lang}_vectors"] = np.asarray(vecs, dtype=np.float16)
     for lang in ("nl", "en"):
         rows = [i for i, c in enumerate(chunks) if c.language == lang]
         if len(rows) >= 2:

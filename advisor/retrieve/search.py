@@ -17,7 +17,7 @@ from advisor.index.layout import BuildStore, layout_ok
 from advisor.index.stores import open_store
 from advisor.index.vectors import query, rows_by_language
 from advisor.retrieve.fusion import cap_per_group, reciprocal_rank_fusion
-from advisor.retrieve.glossary import glossary_expansion, query_terms
+from advisor.retrieve.glossary import CORPUS, CorpusGlossary, Glossary, load_glossary
 from advisor.retrieve.intent import Intent, question_intent, role_fit
 
 if TYPE_CHECKING:
@@ -102,11 +102,6 @@ class LanguageStats:
         return own - float(qvec @ self.background[lang])
 
 
-def search_text(query: str, settings: Settings) -> str:
-    """What the dense side embeds for `query`: the query, then the glossary translations of its words."""
-    return glossary_expansion(query) if settings.dense_glossary_expansion else query
-
-
 class Searcher:
     """One immutable build, opened for searching."""
 
@@ -132,6 +127,25 @@ class Searcher:
         self.counts = {lang: len(rows) for lang, rows in self.rows.items()}  # a build never changes
         self.chunk_vectors = build.vectors
         self.language_stats = LanguageStats(build.language_stats_path, self.counts, settings.language_centring_source)
+        self.glossary = self._glossary(build.language_stats_path)
+
+    def _glossary(self, stats_path: Path) -> Glossary | CorpusGlossary:
+        """The glossary the settings name; `corpus` reads the build's words (`advisor.index.lexicon`)."""
+        if self.settings.glossary.strip().lower() != CORPUS:
+            return load_glossary(self.settings.glossary)
+        lexicon: dict[str, tuple[list[str], np.ndarray]] = {}
+        if stats_path.exists():
+            with np.load(stats_path) as data:
+                for lang in ("nl", "en"):
+                    if f"lexicon_{lang}_words" in data:
+                        lexicon[lang] = (data[f"lexicon_{lang}_words"].tolist(), data[f"lexicon_{lang}_vectors"].astype(np.float32))
+        if not lexicon:
+            log.warning("glossary 'corpus': build %s has no word list (made before it existed); run 'advisor index --full'", self.build_id)
+
+        def embed_words(words: list[str]) -> np.ndarray:
+            return np.asarray(self.embedder.embed_documents(words), dtype=np.float32)
+
+        return CorpusGlossary(lexicon, embed_words, self.settings.corpus_glossary_threshold)
 
     def dense(self, qvec: np.ndarray, k: int) -> list[tuple[int, float, float]]:
         """(chunk index, cosine similarity, ranking score) best first.
@@ -185,7 +199,7 @@ class Searcher:
         return sim + self.language_stats.language_gap(qvec, hit.chunk.language)
 
     def keyword(self, query: str, k: int) -> list[tuple[int, float, float]]:
-        return [(h.index, h.score, h.coverage) for h in self.bm25.search(query_terms(query), k)]
+        return [(h.index, h.score, h.coverage) for h in self.bm25.search(self.glossary.query_terms(query), k)]
 
     def vectors(self, indices: list[int]) -> dict[int, np.ndarray]:
         """Stored vectors of chunks, read from the build's vectors.npy (memory-mapped)."""
@@ -216,7 +230,7 @@ class Searcher:
 
     def search_text(self, query: str) -> str:
         """What the dense side embeds for `query`."""
-        return search_text(query, self.settings)
+        return self.glossary.expansion(query) if self.settings.dense_glossary_expansion else query
 
     def search_vector(
         self, query: str, svec: np.ndarray, *, k: int | None = None, dense_only: bool = False, qvec: np.ndarray | None = None
@@ -233,7 +247,7 @@ class Searcher:
         if not dense_only:
             # The keyword side counts only where it really matches: an English question on Dutch
             # text matches a stray word or two, and letting that vote lowers quality.
-            keyword_scores, keyword_coverage = self.bm25.score_all(query_terms(query))
+            keyword_scores, keyword_coverage = self.bm25.score_all(self.glossary.query_terms(query))
             found = [(h.index, h.score, h.coverage) for h in self.bm25.top(keyword_scores, keyword_coverage, s.k_keyword)]
             coverage = {i: cov for i, _, cov in found}
             kw = [i for i, _, cov in found if cov >= s.keyword_min_coverage]
@@ -279,7 +293,7 @@ class Searcher:
 
     def knows(self, term: str) -> bool:
         """Does the corpus name `term` anywhere (every word of it, by its stem in either language)?"""
-        groups = query_terms(term)
+        groups = self.glossary.query_terms(term)
         return bool(groups) and all(any(t in self.bm25.postings for t in g) for g in groups)
 
     def section_similarity(self, key: tuple[str, str], qvec: np.ndarray, offsets: dict[str, float] | None = None) -> float:

@@ -53,7 +53,7 @@ Step = Callable[[str], None]
 GROUPS = ("all", "question_nl", "question_en", "cross_language")
 SHOWN_SETTINGS = (
     "embedding_model", "refusal_threshold", "refusal_floor", "refusal_keyword_coverage", "language_debias", "language_centring",
-    "dense_glossary_expansion", "k_final", "keyword_weight", "section_aware",
+    "glossary", "dense_glossary_expansion", "k_final", "keyword_weight", "section_aware",
 )
 ONE_DUTCH = 4  # single Dutch documents, each its own corpus
 ONE_ENGLISH = 2  # single English documents
@@ -370,7 +370,7 @@ def format_markdown(result: dict[str, Any]) -> str:
         "",
         f"Settings: model `{s['embedding_model']}`; default refusal rule (threshold / floor / keyword coverage) "
         f"{_rule({k: s[k] for k in ('refusal_threshold', 'refusal_floor', 'refusal_keyword_coverage')})}; language debias "
-        f"{s['language_debias']}, centring {s['language_centring']}, dense glossary expansion {s['dense_glossary_expansion']}, "
+        f"{s['language_debias']}, centring {s['language_centring']}, glossary {s['glossary']}, dense glossary expansion {s['dense_glossary_expansion']}, "
         f"k_final {s['k_final']}, keyword weight {s['keyword_weight']}, section-aware {s['section_aware']}.",
         "",
         "How it measures: per question, the passages the extractive chain retrieves and the composer's own refusal decision on "
