@@ -57,6 +57,19 @@ def test_roles_from_headings_in_both_languages() -> None:
     assert section_role("Hoe pak je een machtsstrijd aan", []) == "steps"
     assert section_role("Hoe vertegenwoordigers thuis over de partner praten", []) == "background"
     assert section_role("How vicious circles form between partners", []) == "background"
+    # a Dutch heading closed by the action it teaches is advice; a relative clause is not
+    assert section_role("Eindeloos uitstel voorkomen", []) == "steps"
+    assert section_role("Machtsbalans herstellen of bewaken", []) == "steps"
+    assert section_role("Terugkoppelen: meer dan een verslag sturen", []) == "steps"
+    assert section_role("Spanningen die in elke vorm terugkomen", []) == "background"
+    assert section_role("Soorten conflict in samenwerkingsverbanden", []) == "background"
+    # an English heading that opens with the action it teaches; lessons; "go" is an imperative
+    assert section_role("Planning the exit from the start", []) == "steps"
+    assert section_role("Practical lessons for public and private partners", []) == "steps"
+    assert section_role("Go for quick wins that matter", []) == "steps"
+    # "wel en niet" names both; Dutch red flags are signals
+    assert section_role("Wat wel en niet te doen", []) == "dos_donts"
+    assert section_role("Rode vlaggen die je niet moet wegredeneren", []) == "signals"
 
 
 def test_roles_from_content_where_a_document_has_no_headings() -> None:

@@ -99,11 +99,11 @@ _HEADING_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     for role, pattern in (
         ("references", r"^(bronnen|bronvermelding|literatuurlijst|referenties|references|sources|bibliography|further reading|verder lezen)\W*$"),
         ("checklist", r"\bchecklist|\bzelfscan|\bzelftest|\bvragen (voor|om|die)\b|\bquestions (to|for)\b|\bself[- ]assessment|\bquick ?scan"),
-        ("dos_donts", r"\bdo'?s\b|" + _DONT_WORDS),
+        ("dos_donts", r"\bdo'?s\b|\bwel en niet\b|" + _DONT_WORDS),
         ("example", r"\bvoorbeeld|\bcasus|\bcase\b|\bpraktijkvoorbeeld|\billustrati|\bin de praktijk\b|\bin practice\b|\bexamples?\b"),
         (
             "signals",
-            r"signal|\bsignen\b|\bsigns?\b|\bherkennen\b|\bherken je\b|\bhoe weet je\b|\bsymptom|\bwarning|\bred flags?\b|\bdiagnos|\bmeten\b|\bmeet je\b|"
+            r"signal|\bsignen\b|\bsigns?\b|\bherkennen\b|\bherken je\b|\bhoe weet je\b|\bsymptom|\bwarning|\bred flags?\b|\brode vlag|\bdiagnos|\bmeten\b|\bmeet je\b|"
             r"\bmeasur|\bindicator|\bwanneer .* te (vaag|smal|breed)\b",
         ),
         ("research", r"\bonderzoek|\bliteratuur|\btheorie|\bwetenschap|\bwat we weten\b|\bresearch|\bevidence\b|\bstudies\b|\btheory\b|\bliterature\b|\bwhat we know\b"),
@@ -113,7 +113,10 @@ _HEADING_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"^hoe\b.*\b(je|u|we|jullie|ik)\b|^how (to|you|we|i)\b|^how .*\b(you|we)\b|\bstappen|\bstappenplan|\baanpak\b|\bwat werkt\b|\bwat (je|u) (kunt|kan) doen\b|\bwat .* doet\b|\bwat te doen\b|\btips\b|\binterventies\b|"
             r"\baandachtspunten\b|\brichtlijnen\b|\bwerkvormen\b|\bafspraken\b|\bmaatregelen\b|\bkernactiviteiten\b|\bprincipes\b|\bbouwstenen\b|"
             r"\bsteps?\b|\bwhat to do\b|\bwhat works\b|\bbuilding\b|\bdesigning\b|\bguidelines\b|\bpractices\b|\bprinciples\b|\bapproach\b|\binterventions\b|"
-            r"\bmaking .* work\b|\bgetting .* right\b|\brules\b|\btools\b|\binstrumenten\b|\broadmap\b|\bladder\b|\bcompetenc|\bbuilding blocks\b|\bzo (combineer|pak|maak|bouw)",
+            r"\bmaking .* work\b|\bgetting .* right\b|\brules\b|\btools\b|\binstrumenten\b|\broadmap\b|\bladder\b|\bcompetenc|\bbuilding blocks\b|\bzo (combineer|pak|maak|bouw)|"
+            # lessons; a heading that opens with the action it teaches
+            r"\blessons\b|\blessen\b|^(making|staffing|selecting|choosing|planning|preventing|handling|dealing with|setting up|"
+            r"breaking|repairing|restoring|improving|resolving|overcoming|managing|organising|organizing)\b",
         ),
     )
 )
@@ -146,8 +149,16 @@ _IMPERATIVE_NL = frozenset(
     betrek deel plan benoem gebruik roteer investeer breng vier wees ga kijk schrijf toets evalueer
     voorkom vermijd beperk creëer""".split()
 )
+# A Dutch heading that ends in the action it teaches ("Eindeloos uitstel voorkomen", "Machtsbalans
+# herstellen of bewaken", "Terugkoppelen: meer dan een verslag sturen"): the infinitive closes the
+# heading, or the part before its colon.
+_ACTION_INFINITIVES = frozenset(
+    """voorkomen vastleggen kiezen houden behouden herstellen bewaken maken verdelen aanpakken oplossen
+    opbouwen doorbreken verbeteren organiseren regelen inrichten vermijden beperken versterken bespreken
+    terugkoppelen betrekken meenemen voeren leiden sturen""".split()
+)
 _IMPERATIVE_EN = frozenset(
-    """make set build keep agree hold use start give name choose define write share plan treat ask let
+    """make set build keep agree hold use start give name choose define write share plan treat ask let go
     involve invest check review create separate close send avoid limit celebrate be do don't never always
     focus bring appoint assign measure document""".split()
 )
@@ -157,6 +168,16 @@ _AUTHOR_YEAR = re.compile(r"\b[A-Z][a-zà-ÿ]+(?: (?:&|en|and) [A-Z][a-zà-ÿ]+)
 def _imperative(text: str) -> bool:
     w = words(text[:40])
     return bool(w) and (w[0] in _IMPERATIVE_NL or w[0] in _IMPERATIVE_EN)
+
+
+def _teaches_an_action(heading: str) -> bool:
+    """A Dutch heading closed by the infinitive of what it teaches to do; not a relative clause
+    ("Rode vlaggen die je niet moet wegredeneren") and not a question word's heading."""
+    head = heading.split(":", 1)
+    w = words(head[0])
+    if len(w) > 8 or not w or w[0] in ("waarom", "wat", "hoe", "wie", "wanneer") or {"die", "dat"} & set(w):
+        return False
+    return w[-1] in _ACTION_INFINITIVES
 
 
 def section_role(heading: str, units: Sequence[Unit], *, first: bool = False) -> str:
@@ -172,7 +193,7 @@ def section_role(heading: str, units: Sequence[Unit], *, first: bool = False) ->
                 return role
     if not parts and first:
         return "intro"
-    if parts and _imperative(parts[-1]) and words(parts[-1])[0] != "vier":
+    if parts and ((_imperative(parts[-1]) and words(parts[-1])[0] != "vier") or _teaches_an_action(parts[-1])):
         # a heading that tells the reader what to do ("Agree joint working norms explicitly");
         # "Vier problemen ..." counts, it does not celebrate
         return "steps"
