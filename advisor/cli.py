@@ -363,16 +363,26 @@ def calibrate(settings: Any, questions_path: Path | None, write: bool, as_json: 
     except NoIndexError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_NO_INDEX)
-    bar = tqdm(total=len(questions), desc="calibrating", unit="q", file=sys.stderr, dynamic_ncols=True)
-    cal = run_calibration(advisor, questions, source=str(path), builtin=builtin, progress=lambda done, total: bar.update(1))
+    from advisor.answer.service import Advisor
+
+    def with_glossary(glossary: str) -> Any:  # the same index and model, another glossary
+        return Advisor(advisor.settings.model_copy(update={"glossary": glossary}), advisor.embedder)
+
+    bar = tqdm(total=None, desc="calibrating", unit="q", file=sys.stderr, dynamic_ncols=True)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    cal = run_calibration(advisor, questions, source=str(path), builtin=builtin, progress=progress, with_glossary=with_glossary)
     bar.close()
     data = cal.to_json()
-    overrides = overridden_by_environment(RULE_SETTINGS)
+    overrides = overridden_by_environment([*RULE_SETTINGS, "glossary"])
     data["environment_overrides"] = overrides
     data["written"] = None
     if write:
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-        target = write_config(cal.proposed.values(), config_path(), note=f"refusal rule set by advisor calibrate on {stamp}, {len(questions)} questions from {path.name}")
+        target = write_config(cal.values(), config_path(), note=f"refusal rule set by advisor calibrate on {stamp}, {len(questions)} questions from {path.name}")
         data["written"] = str(target)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False))
@@ -380,8 +390,8 @@ def calibrate(settings: Any, questions_path: Path | None, write: bool, as_json: 
     click.echo(format_text(cal))
     click.echo("")
     if write:
-        click.echo(f"Written to {data['written']}: {', '.join(f'{k} = {v}' for k, v in cal.proposed.values().items())}.")
-    elif cal.proposed != cal.current:
+        click.echo(f"Written to {data['written']}: {', '.join(f'{k} = {v}' for k, v in cal.values().items())}.")
+    elif cal.proposed != cal.current or "glossary" in cal.values():
         click.echo(f"Nothing written. To use the proposed rule: advisor calibrate --write (into {config_path()}).")
     if overrides:
         click.echo(f"Note: {', '.join(overrides)} set in the environment win over {config_path()}; unset them to use the written values.")

@@ -229,3 +229,53 @@ def test_calibrate_warns_when_the_environment_overrides_the_file(cli, tmp_path: 
     monkeypatch.setenv("ADVISOR_REFUSAL_THRESHOLD", str(FAKE_EMBEDDER_SETTINGS["refusal_threshold"]))
     res = cli("calibrate", "--questions", str(_write(tmp_path / "q.yaml", QUESTIONS)))
     assert "ADVISOR_REFUSAL_THRESHOLD set in the environment" in res.output
+
+
+def test_the_glossary_proposed_is_the_one_retrieval_does_best_with_else_the_current() -> None:
+    from advisor.tools.calibrate import GlossaryFigures, choose_glossary
+
+    def g(name: str, r5: float, mrr: float, p: float = 1.0) -> GlossaryFigures:
+        return GlossaryFigures(name, r5, mrr, None, p, 1.0)
+
+    assert choose_glossary([g("builtin", 0.80, 0.70), g("corpus", 0.90, 0.60), g("none", 0.70, 0.60)]) == "corpus"
+    assert choose_glossary([g("builtin", 0.80, 0.70), g("corpus", 0.80, 0.75), g("none", 0.80, 0.70)]) == "corpus"  # MRR decides a tie
+    assert choose_glossary([g("none", 0.80, 0.70), g("builtin", 0.80, 0.70, p=0.9)]) == "none"  # as good is no reason to change
+    assert choose_glossary([g("mine.txt", 0.8, 0.7)]) == "mine.txt"
+
+
+def test_calibration_tries_each_glossary_on_the_same_index_and_reports_its_figures(indexed: Advisor, tmp_path: Path) -> None:
+    from advisor.tools.calibrate import choose_glossary, glossary_figures, run_calibration
+
+    questions, _ = questions_for(_write(tmp_path / "q.yaml", QUESTIONS))
+
+    def with_glossary(name: str) -> Advisor:
+        return Advisor(indexed.settings.model_copy(update={"glossary": name}), indexed.embedder)
+
+    cal = run_calibration(indexed, questions, with_glossary=with_glossary)
+    assert [g.glossary for g in cal.glossaries] == ["builtin", "corpus", "none"]
+    none = with_glossary("none")
+    assert cal.glossaries[2] == glossary_figures("none", collect(none, questions), decider(none), Rule.of(indexed.settings))
+    assert cal.glossary == choose_glossary(cal.glossaries)
+    assert ("glossary" in cal.values()) == (cal.glossary != "builtin")
+    data = cal.to_json()["glossary"]
+    assert data["current"] == "builtin" and data["proposed"] == cal.glossary and len(data["tried"]) == 3
+    # without a way to make the other advisors, only the current glossary is weighed
+    assert [g.glossary for g in run_calibration(indexed, questions).glossaries] == ["builtin"]
+
+
+def test_the_desk_shows_the_glossaries_and_applies_a_proposed_one_with_the_rule() -> None:
+    from advisor.web.maintenance import calibration_html, proposal
+
+    rule = {"refusal_threshold": 0.85, "refusal_floor": 0.82, "refusal_keyword_coverage": 0.25}
+    tried = [
+        {"glossary": "builtin", "recall_at_5": 0.6, "mrr": 0.5, "cross_language_recall_at_5": 0.3, "refusal_precision": 1.0, "refusal_recall": 0.9},
+        {"glossary": "corpus", "recall_at_5": 0.9, "mrr": 0.7, "cross_language_recall_at_5": 0.8, "refusal_precision": 1.0, "refusal_recall": 0.9},
+    ]
+    result = {"questions": {"file": "q.yaml"}, "current": {"rule": rule}, "proposed": {"rule": rule},
+              "glossary": {"current": "builtin", "proposed": "corpus", "tried": tried}}
+    assert proposal(result) == {**rule, "glossary": "corpus"}
+    shown = calibration_html(result, "en")
+    assert "cross-language recall@5" in shown and "<td>corpus</td>" in shown and 'Proposed: glossary = &quot;corpus&quot;' in shown
+    assert "Voorgesteld: glossary" in calibration_html(result, "nl")
+    kept = {**result, "glossary": {"current": "builtin", "proposed": "builtin", "tried": tried}}
+    assert proposal(kept) is None and "does best or as well" in calibration_html(kept, "en")

@@ -103,3 +103,18 @@ def test_hits_report_similarity_to_the_question_as_asked_when_the_search_text_is
     off = settings.model_copy(update={"dense_glossary_expansion": False})
     plain = Searcher(off, searcher.build_id, fake_embedder).search(question, k=5, qvec=bare)
     assert [h.chunk.id for h in plain] != [] and all(h.dense_similarity is not None for h in plain)
+
+
+def test_a_glossary_changed_on_the_running_advisor_is_used_from_the_next_question(settings: Settings, fake_embedder) -> None:  # type: ignore[no-untyped-def]
+    # the desk applies a calibration's glossary this way (Advisor.reconfigure), without reopening the index
+    from advisor.answer.service import Advisor
+
+    build_index(settings, fake_embedder)
+    advisor = Advisor(settings, fake_embedder)
+    question = "How do partners build trust?"
+    assert "vertrouwen" in advisor.reader.searcher().search_text(question).split()
+    advisor.reconfigure(glossary="none")
+    assert advisor.reader.searcher().search_text(question) == question
+    assert advisor.answer(question).retrieval_query == question
+    advisor.reconfigure(glossary="builtin")
+    assert "vertrouwen" in advisor.reader.searcher().search_text(question).split()

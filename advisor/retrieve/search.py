@@ -127,12 +127,23 @@ class Searcher:
         self.counts = {lang: len(rows) for lang, rows in self.rows.items()}  # a build never changes
         self.chunk_vectors = build.vectors
         self.language_stats = LanguageStats(build.language_stats_path, self.counts, settings.language_centring_source)
-        self.glossary = self._glossary(build.language_stats_path)
+        self._stats_path = build.language_stats_path
+        self._glossaries: dict[str, Glossary | CorpusGlossary] = {}
+        _ = self.glossary  # a glossary file that cannot be used fails the opening, not a question
 
-    def _glossary(self, stats_path: Path) -> Glossary | CorpusGlossary:
-        """The glossary the settings name; `corpus` reads the build's words (`advisor.index.lexicon`)."""
-        if self.settings.glossary.strip().lower() != CORPUS:
-            return load_glossary(self.settings.glossary)
+    @property
+    def glossary(self) -> Glossary | CorpusGlossary:
+        """The glossary the settings name (they may change: `IndexReader.reconfigure`)."""
+        spec = self.settings.glossary
+        got = self._glossaries.get(spec)
+        if got is None:
+            got = self._glossaries[spec] = self._glossary(spec, self._stats_path)
+        return got
+
+    def _glossary(self, spec: str, stats_path: Path) -> Glossary | CorpusGlossary:
+        """The glossary `spec` names; `corpus` reads the build's words (`advisor.index.lexicon`)."""
+        if spec.strip().lower() != CORPUS:
+            return load_glossary(spec)
         lexicon: dict[str, tuple[list[str], np.ndarray]] = {}
         if stats_path.exists():
             with np.load(stats_path) as data:

@@ -113,6 +113,25 @@ class Note:
     values: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class GlossaryFigures:
+    """How retrieval does on the questions with one glossary (`Settings.glossary`), under the current rule."""
+
+    glossary: str
+    recall_at_5: float | None  # the expected document among the first five passages (answerable questions that name one)
+    mrr: float | None
+    cross_language_recall_at_5: float | None
+    refusal_precision: float | None
+    refusal_recall: float | None
+
+    def key(self) -> tuple[float, float, float]:
+        p, r = self.refusal_precision or 0.0, self.refusal_recall or 0.0
+        return (round(self.recall_at_5 or 0.0, 9), round(self.mrr or 0.0, 9), round(min(p, r), 9))
+
+
+GLOSSARIES = ("builtin", "corpus", "none")  # tried beside the current one
+
+
 @dataclass
 class Calibration:
     source: str
@@ -126,6 +145,8 @@ class Calibration:
     notes: list[Note]
     grid: dict[str, Any]
     index: dict[str, Any] = field(default_factory=dict)
+    glossaries: list[GlossaryFigures] = field(default_factory=list)  # each glossary tried, the current one first
+    glossary: str = ""  # the glossary the evidence above was collected with (the proposed one)
 
     @property
     def answerable(self) -> int:
@@ -147,7 +168,19 @@ class Calibration:
             "evidence": spread(self.evidence),
             "grid": self.grid,
             "notes": [asdict(n) for n in self.notes],
+            "glossary": {
+                "current": self.glossaries[0].glossary if self.glossaries else self.glossary,
+                "proposed": self.glossary,
+                "tried": [_rounded(asdict(g)) for g in self.glossaries],
+            },
         }
+
+    def values(self) -> dict[str, Any]:
+        """The settings `--write` sets: the rule, and the glossary when another one is proposed."""
+        out: dict[str, Any] = dict(self.proposed.values())
+        if self.glossaries and self.glossary != self.glossaries[0].glossary:
+            out["glossary"] = self.glossary
+        return out
 
 
 def _rounded(d: dict[str, Any]) -> dict[str, Any]:
@@ -420,6 +453,36 @@ def calibrate_evidence(
     )
 
 
+def glossary_figures(glossary: str, evidence: Sequence[Evidence], decide: Decide, rule: Rule) -> GlossaryFigures:
+    """Retrieval's figures with one glossary: recall@5 and MRR of the expected documents, and the
+    current rule's refusal precision and recall on the passages it retrieves."""
+    graded = [e for e in evidence if e.question.answerable and e.question.expected]
+    cross = [e for e in graded if e.question.doc_language and e.question.doc_language != e.question.language]
+
+    def rank(e: Evidence) -> int | None:
+        return next((i for i, src in enumerate(e.top, start=1) if src in e.question.expected), None)
+
+    def recall(group: list[Evidence]) -> float | None:
+        return sum(1 for e in group if (r := rank(e)) is not None and r <= TOP) / len(group) if group else None
+
+    figs = figures(evidence, [decide(e, rule) for e in evidence])
+    return GlossaryFigures(
+        glossary=glossary,
+        recall_at_5=recall(graded),
+        mrr=sum(1 / r for e in graded if (r := rank(e)) is not None) / len(graded) if graded else None,
+        cross_language_recall_at_5=recall(cross),
+        refusal_precision=figs.refusal_precision,
+        refusal_recall=figs.refusal_recall,
+    )
+
+
+def choose_glossary(tried: Sequence[GlossaryFigures]) -> str:
+    """The glossary to propose: the best recall@5, then MRR, then refusal (min of precision and
+    recall); the current one (first) unless another is strictly better."""
+    best = max(tried, key=lambda f: f.key())
+    return best.glossary if best.key() > tried[0].key() else tried[0].glossary
+
+
 def run_calibration(
     advisor: Advisor,
     questions: Sequence[Question],
@@ -427,15 +490,39 @@ def run_calibration(
     source: str = "",
     builtin: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    with_glossary: Callable[[str], Advisor] | None = None,
 ) -> Calibration:
-    """Collect the evidence of `questions` on the advisor's index and calibrate the rule on it."""
-    evidence = collect(advisor, questions, progress)
+    """Collect the evidence of `questions` on the advisor's index and calibrate the rule on it.
+
+    With `with_glossary` (an advisor on the same index and model with another glossary), each of
+    `GLOSSARIES` is tried too: the one with the best recall@5 (then MRR, then refusal) is proposed
+    when it beats the current one, and the rule is calibrated on the passages it retrieves."""
+    current_glossary = advisor.settings.glossary
+    rule = Rule.of(advisor.settings)
+    runs: dict[str, tuple[Advisor, list[Evidence]]] = {current_glossary: (advisor, [])}
+    if with_glossary is not None:
+        for g in GLOSSARIES:
+            if g != current_glossary.strip().lower():
+                runs[g] = (with_glossary(g), [])
+    done, total = 0, len(questions) * len(runs)
+
+    def tick(_i: int, _n: int) -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(done, total)
+
+    tried: list[GlossaryFigures] = []
+    for g, (adv, evidence) in runs.items():
+        evidence.extend(collect(adv, questions, tick))
+        tried.append(glossary_figures(g, evidence, decider(adv), rule))
+    chosen = choose_glossary(tried)
+    advisor, evidence = runs[chosen]
     searcher = advisor.reader.searcher()
     info = searcher.info
-    cal = calibrate_evidence(
-        evidence, decider(advisor), Rule.of(advisor.settings), source=source, builtin=builtin, indexed=set(info.get("manifest", {}))
-    )
+    cal = calibrate_evidence(evidence, decider(advisor), rule, source=source, builtin=builtin, indexed=set(info.get("manifest", {})))
     cal.index = {"build": searcher.build_id, "documents": info.get("documents"), "chunks": info.get("chunks"), "model": info.get("model")}
+    cal.glossaries, cal.glossary = tried, chosen
     return cal
 
 
@@ -476,6 +563,18 @@ def format_text(cal: Calibration) -> str:
             f"to refuse {s['refusal']['min']:.3f} / {s['refusal']['median']:.3f} / {s['refusal']['max']:.3f} (min / median / max); "
             f"overlap {s['overlap']:.2f}"
         )
+    if len(cal.glossaries) > 1:
+        lines += ["", "Glossaries (the words retrieval translates between Dutch and English), with the current rule:"]
+        grows = [["glossary", "recall@5", "MRR", "cross-language recall@5", "refusal P", "refusal R"]]
+        for g in cal.glossaries:
+            mark = " (current)" if g is cal.glossaries[0] else ""
+            grows.append([g.glossary + mark, _f(g.recall_at_5), _f(g.mrr), _f(g.cross_language_recall_at_5), _f(g.refusal_precision), _f(g.refusal_recall)])
+        gw = [max(len(r[i]) for r in grows) for i in range(len(grows[0]))]
+        lines += ["  ".join(c.ljust(w) for c, w in zip(r, gw)) for r in grows]
+        if cal.glossary != cal.glossaries[0].glossary:
+            lines.append(f"Proposed: glossary = \"{cal.glossary}\" (the rule above is calibrated with it).")
+        else:
+            lines.append(f"The current glossary ({cal.glossary}) does best or as well: no change.")
     lines.append("")
     if cal.changed:
         lines.append(f"Questions whose outcome changes ({len(cal.changed)}):")

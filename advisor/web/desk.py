@@ -233,7 +233,7 @@ class DeskHandlers:
         except (OSError, ValueError) as exc:
             log.exception("writing the calibration failed")
             return text("calib_apply_failed", language, error=maintenance.scrub_paths(str(exc), self.settings)), gr.skip()
-        shown = ", ".join(f"{k} = {v:g}" for k, v in values.items())
+        shown = ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}" for k, v in values.items())
         # The desk's own settings go to the children it starts next (evaluation, calibration): they must see the new rule.
         self.settings = self.settings.model_copy(update=values)
         self.runner.settings = self.settings

@@ -498,10 +498,32 @@ def calibration_html(result: dict[str, Any] | None, language: str | None = None)
         parts.append(f"<ul>{items}</ul>")
     else:
         parts.append(f"<p>{html.escape(text('calib_unchanged', language))}</p>")
+    parts += _glossary_html(result.get("glossary") or {}, language)
     notes = [calibration_note(n, language) for n in result.get("notes", [])]
     if notes:
         parts.append(f"<p><strong>{html.escape(text('calib_notes', language))}</strong></p><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
     return "\n".join(parts)
+
+
+GLOSSARY_FIGURES = ("recall_at_5", "mrr", "cross_language_recall_at_5", "refusal_precision", "refusal_recall")
+
+
+def _glossary_html(glossary: dict[str, Any], language: str | None) -> list[str]:
+    """The glossaries a calibration tried, and the one it proposes."""
+    tried = glossary.get("tried") or []
+    if len(tried) < 2:
+        return []
+    head = "".join(f"<th>{html.escape(text(f'calib_{k}', language))}</th>" for k in ("glossary", *GLOSSARY_FIGURES))
+    rows = "".join(
+        f"<tr><td>{_cell(g.get('glossary'))}</td>" + "".join(f"<td>{_cell(g.get(k))}</td>" for k in GLOSSARY_FIGURES) + "</tr>" for g in tried
+    )
+    proposed, current = glossary.get("proposed"), glossary.get("current")
+    verdict = text("calib_glossary_proposed" if proposed != current else "calib_glossary_kept", language, glossary=str(proposed))
+    return [
+        f"<p>{html.escape(text('calib_glossaries', language))}</p>",
+        f'<table class="calibration"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>',
+        f"<p>{html.escape(verdict)}</p>",
+    ]
 
 
 def calibration_note(note: dict[str, Any], language: str | None = None) -> str:
@@ -524,24 +546,30 @@ def result_key(result: dict[str, Any] | None, language: str | None) -> str:
     return hashlib.sha1(json.dumps(result, sort_keys=True).encode()).hexdigest() + f"|{language}"
 
 
-def proposal(result: dict[str, Any] | None) -> dict[str, float] | None:
-    """The proposed values of a calibration, when they differ from the current ones."""
+def proposal(result: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The proposed values of a calibration, when they differ from the current ones: the rule, and
+    the glossary when another one is proposed (the rule was calibrated with it)."""
     if not result:
         return None
     proposed = result.get("proposed", {}).get("rule", {})
     current = result.get("current", {}).get("rule", {})
-    values = {k: float(proposed[k]) for k in RULE_SETTINGS if k in proposed}
-    return values if len(values) == len(RULE_SETTINGS) and values != {k: current.get(k) for k in RULE_SETTINGS} else None
+    values: dict[str, Any] = {k: float(proposed[k]) for k in RULE_SETTINGS if k in proposed}
+    if len(values) != len(RULE_SETTINGS):
+        return None
+    glossary = result.get("glossary") or {}
+    if glossary.get("proposed") and glossary.get("proposed") != glossary.get("current"):
+        values["glossary"] = str(glossary["proposed"])
+    return values if values != {k: current.get(k) for k in RULE_SETTINGS} else None
 
 
 @dataclass(frozen=True)
 class Applied:
-    values: dict[str, float]
+    values: dict[str, Any]
     path: str  # the settings file, as the server names it (relative unless ADVISOR_CONFIG is absolute)
     overridden: list[str]  # ADVISOR_* variables that win over the file at the next start
 
 
-def apply_calibration(values: dict[str, float], build: str | None) -> Applied:
+def apply_calibration(values: dict[str, Any], build: str | None) -> Applied:
     """Write a calibration's values into the settings file in use, keeping its other lines."""
     stamp = time.strftime("%Y-%m-%d")
     path = write_config(values, config_path(), note=f"refusal rule set from the maintainer's desk on {stamp} (build {build})")
