@@ -119,9 +119,16 @@ def test_compose_is_deterministic_on_hand_made_hits() -> None:
     refused = compose("x", "en", vecs["q"], [Hit(chunk, 1.0, dense_similarity=0.4)], lambda ts: np.zeros((len(ts), 2)), refusal_threshold=0.5)
     assert refused.refused and refused.suggestions == ()
     near = compose(
-        "x", "en", vecs["q"], [Hit(chunk, 1.0, dense_similarity=0.45)], lambda ts: np.zeros((len(ts), 2)), refusal_threshold=0.5, refusal_floor=0.42
+        "x", "en", vecs["q"], [Hit(chunk, 1.0, dense_similarity=0.45, keyword_coverage=0.1)], lambda ts: np.zeros((len(ts), 2)),
+        refusal_threshold=0.5, refusal_floor=0.42, refusal_keyword_coverage=0.25,
     )
     assert near.refused and near.suggestions == ("A: S",)
+    # as close in the model's eyes, but sharing no word with any passage: plainly unrelated, no topics
+    unrelated = compose(
+        "x", "en", vecs["q"], [Hit(chunk, 1.0, dense_similarity=0.45, keyword_coverage=0.0)], lambda ts: np.zeros((len(ts), 2)),
+        refusal_threshold=0.5, refusal_floor=0.42, refusal_keyword_coverage=0.25,
+    )
+    assert unrelated.refused and unrelated.suggestions == ()
 
 
 STEPS_DOC = """# Escaleren zonder schade
@@ -217,8 +224,12 @@ def test_a_point_quoted_in_the_other_language_is_marked() -> None:
     vecs = lambda ts: np.ones((len(ts), 2), np.float32) / np.sqrt(2)  # noqa: E731
     ans = compose("Hoe groeit vertrouwen?", "nl", np.ones(2, np.float32) / np.sqrt(2), [Hit(chunk, 1.0, dense_similarity=0.9)], vecs, refusal_threshold=0.5)
     assert ans.points[0].language == "en"
-    assert "keep their promises consistently. [1] _(Engelstalige bron)_" in ans.text
+    # a short mark on the point, and once what it means (not "(Engelstalige bron)" ten times over)
+    assert "keep their promises consistently. [1] _(EN)_" in ans.text
+    assert ans.text.count("Engelstalige bron") == 1 and ans.text.rstrip().endswith("_(EN): geciteerd uit een Engelstalige bron, niet vertaald._")
     assert frame_language(ans.text) == "nl"
+    same = compose("How does trust grow?", "en", np.ones(2, np.float32) / np.sqrt(2), [Hit(chunk, 1.0, dense_similarity=0.9)], vecs, refusal_threshold=0.5)
+    assert "_(NL)_" not in same.text and "quoted from" not in same.text
 
 
 def test_retriever_is_a_langchain_retriever(advisor: Advisor) -> None:
@@ -554,3 +565,27 @@ def test_a_second_section_in_the_askers_language_must_fit_about_as_well_as_the_n
     ans = compose("How long should each escalation level get?", "en", Q2, hits, lambda ts: np.stack([np.array(close[t], np.float32) for t in ts]),
                   refusal_threshold=0.5, intent="how", options=opts)
     assert {p.section for p in ans.points[1:]} == {"Background"}
+
+
+def test_names_in_a_list_are_bold_only_when_every_item_shown_has_one() -> None:
+    # "**Competence trust is built on evidence.**" above a plain "Goodwill trust is built on ..."
+    mixed = Chunk(
+        "c1", "a.md", "A", "en", "Two kinds of trust", None, 0,
+        "1. Competence trust is built on evidence. It grows when milestones are met and forecasts prove accurate.\n"
+        "2. Goodwill trust is built on experience of the partner's intentions, particularly in moments when it could have behaved selfishly.\n"
+        "3. Contractual trust rests on the written promises that both partners signed at the start of the alliance.",
+        role="steps",
+    )
+    ans = compose("How does trust grow?", "en", Q2, [Hit(mixed, 1.0, dense_similarity=0.9)], lambda ts: np.tile(Q2, (len(ts), 1)),
+                  refusal_threshold=0.5, intent="how", section_of=lambda key: [mixed])
+    body = ans.text.split("\n", 1)[1]  # below the frame, which is bold
+    assert "1. Competence trust is built on evidence." in body and "**" not in body
+    named = Chunk(
+        "c2", "b.md", "B", "en", "Building trust", None, 0,
+        "1. Start small. Begin with a joint project that can succeed within three months.\n"
+        "2. Keep promises. Deliver what was agreed, on time, and say so early when you cannot.",
+        role="steps",
+    )
+    ans = compose("How does trust grow?", "en", Q2, [Hit(named, 1.0, dense_similarity=0.9)], lambda ts: np.tile(Q2, (len(ts), 1)),
+                  refusal_threshold=0.5, intent="how", section_of=lambda key: [named])
+    assert "1. **Start small.** Begin with" in ans.text and "2. **Keep promises.** Deliver" in ans.text
