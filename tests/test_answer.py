@@ -589,3 +589,24 @@ def test_names_in_a_list_are_bold_only_when_every_item_shown_has_one() -> None:
     ans = compose("How does trust grow?", "en", Q2, [Hit(named, 1.0, dense_similarity=0.9)], lambda ts: np.tile(Q2, (len(ts), 1)),
                   refusal_threshold=0.5, intent="how", section_of=lambda key: [named])
     assert "1. **Start small.** Begin with" in ans.text and "2. **Keep promises.** Deliver" in ans.text
+
+
+def test_the_frame_says_what_the_section_gives_not_only_what_was_asked() -> None:
+    # "Waarom dit gebeurt" stood over failure rates ("Hoe vaak allianties mislukken"): a why-question's
+    # frame belongs over causes; over research it is what the research says
+    from advisor.answer.compose import frame_for
+
+    assert frame_for("why", "causes") == "why"
+    assert frame_for("why", "research") == "research"
+    assert frame_for("why", "background") == "what"
+    assert frame_for("why", "steps") == "how"
+    assert frame_for("how", "steps") == "how" and frame_for("how", "dos_donts") == "how"
+    assert frame_for("how", "background") == "what" and frame_for("how", "signals") == "signals"
+    assert frame_for("signals", "checklist") == "signals"
+    assert frame_for("what", "steps") == "what"
+    rates = Chunk("c1", "a.md", "A", "nl", "Hoe vaak allianties mislukken", None, 0,
+                  "Dyer, Kale en Singh (2001) vatten de studies samen: 30 tot 70 procent van de allianties levert niet op wat werd verwacht.",
+                  role="research")
+    ans = compose("Waarom mislukken zoveel allianties?", "nl", Q2, [Hit(rates, 1.0, dense_similarity=0.9)],
+                  lambda ts: np.tile(Q2, (len(ts), 1)), refusal_threshold=0.5, intent="why", section_of=lambda key: [rates])
+    assert ans.text.startswith("**Wat het onderzoek zegt**")

@@ -70,6 +70,9 @@ def test_roles_from_headings_in_both_languages() -> None:
     # "wel en niet" names both; Dutch red flags are signals
     assert section_role("Wat wel en niet te doen", []) == "dos_donts"
     assert section_role("Rode vlaggen die je niet moet wegredeneren", []) == "signals"
+    # how often alliances fail is no list of causes; why they fail is
+    assert section_role("Hoe vaak allianties mislukken", []) != "causes"
+    assert section_role("Why alliances fail", []) == "causes" and section_role("De vijf belangrijkste oorzaken", []) == "causes"
 
 
 def test_roles_from_content_where_a_document_has_no_headings() -> None:

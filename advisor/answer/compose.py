@@ -254,6 +254,26 @@ class ComposeOptions:
     chunk_weight: float = 0.3  # share of a section's score from its best chunk (with its heading) rather than its sentences
 
 
+# The frame says what the section gives: the question's own frame only over a section that gives
+# it ("Why this happens" over causes, not over failure rates; "What you can do" over advice, not
+# over a description), else the frame of what the section is, else the neutral one.
+FRAME_ROLES: dict[str, frozenset[str]] = {
+    "how": frozenset({"steps", "dos_donts"}),
+    "why": frozenset({"causes"}),
+    "signals": frozenset({"signals", "checklist"}),
+    "research": frozenset({"research"}),
+    "options": frozenset({"steps", "background"}),
+}
+_FRAME_OF_ROLE = {"steps": "how", "dos_donts": "how", "causes": "why", "signals": "signals", "research": "research"}
+
+
+def frame_for(intent: Intent, role: str) -> str:
+    """Which frame leads an answer to a question of `intent` from a section of `role`."""
+    if intent == "what" or role in FRAME_ROLES.get(intent, frozenset()):
+        return intent
+    return _FRAME_OF_ROLE.get(role, "what")
+
+
 def _where(t: dict, section: _Section) -> str:
     leaf = section.key[1].rsplit(" > ", 1)[-1].strip()
     return t["where"].format(section=leaf, title=section.title) if leaf else t["where_title"].format(title=section.title)
@@ -601,10 +621,7 @@ def _answer(
     # A list of mistakes or pitfalls answers what to do only as what to avoid: framed so, and not
     # numbered as if its items were steps.
     avoid = first.is_list and only_donts(first.key[1].rsplit(" > ", 1)[-1])
-    # The frame promises what the question asked for only when the section gives it: a description
-    # answering "what can I do" is what the sources say, not what you can do.
-    fits = intent == "what" or role_fit(intent, first.role) > 0
-    frame = t["frame"]["avoid" if avoid else intent if fits else "what"]
+    frame = t["frame"]["avoid" if avoid else frame_for(intent, first.role)]
     lead = f"**{frame}**, {t['according'].format(where=_where(t, first))} [{lead_n}]:"
     lines += [lead, ""]
 

@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-LOADER_VERSION = 9  # bump when loaders, chunking or section roles change what they produce
+LOADER_VERSION = 10  # bump when loaders, chunking or section roles change what they produce
 
 
 

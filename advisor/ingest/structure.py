@@ -107,7 +107,7 @@ _HEADING_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"\bmeasur|\bindicator|\bwanneer .* te (vaag|smal|breed)\b",
         ),
         ("research", r"\bonderzoek|\bliteratuur|\btheorie|\bwetenschap|\bwat we weten\b|\bresearch|\bevidence\b|\bstudies\b|\btheory\b|\bliterature\b|\bwhat we know\b"),
-        ("causes", r"^waarom\b|\boorzak|\bredenen\b|\bhoe komt\b|^why\b|\bcauses?\b|\breasons?\b|\broot causes?\b|\bwaar .* vandaan\b|\bwhere .* comes? from\b|\bmislukken\b|\bfail"),
+        ("causes", r"^waarom\b|\boorzak|\bredenen\b|\bhoe komt\b|^why\b|\bcauses?\b|\breasons?\b|\broot causes?\b|\bwaar .* vandaan\b|\bwhere .* comes? from\b"),
         (
             "steps",
             r"^hoe\b.*\b(je|u|we|jullie|ik)\b|^how (to|you|we|i)\b|^how .*\b(you|we)\b|\bstappen|\bstappenplan|\baanpak\b|\bwat werkt\b|\bwat (je|u) (kunt|kan) doen\b|\bwat .* doet\b|\bwat te doen\b|\btips\b|\binterventies\b|"
