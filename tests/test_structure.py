@@ -213,3 +213,12 @@ def test_headings_that_name_only_what_not_to_do() -> None:
     for heading in ("Do's en don'ts", "Wat wel en niet te doen", "Checklist: do and don't", "Building the escalation ladder", "Doen:",
                     "De ketenregisseur: rol, mandaat en valkuilen"):
         assert not only_donts(heading), heading
+
+
+def test_a_lead_in_that_refers_back_keeps_the_sentence_it_refers_to() -> None:
+    # "That creates some limits:" stood above a list as the answer's only context
+    text = "Liaison officers sit in the partner's teams for months. That creates some limits:\n- They lose touch with their own organisation.\n- They are hard to replace."
+    units = parse_units(_lines(text))
+    assert {u.lead for u in units if u.kind == "item"} == {"Liaison officers sit in the partner's teams for months. That creates some limits:"}
+    ahead = parse_units(_lines("Je kunt het niet afschaffen. Deze stappen helpen:\n- Organiseer echte samenwerking tussen de teams."))
+    assert ahead[1].lead == "Deze stappen helpen:"  # points ahead, to its list

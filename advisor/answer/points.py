@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from advisor.core.text import split_sentences
 from advisor.core.types import Chunk
 from advisor.ingest.redact import REDACTED
-from advisor.ingest.structure import parse_units, tells_a_case
+from advisor.ingest.structure import parse_units, refers_back, tells_a_case
 
 MIN_WORDS = 6
 MAX_POINT_CHARS = 360
@@ -28,28 +28,7 @@ _META = re.compile(
     re.IGNORECASE,
 )
 
-# Openings that refer back to what came before: without that, the sentence means little.
-_REFERS_BACK = re.compile(
-    r"^(dat|dit|die|deze|daar\w*|hierdoor|hiermee|hierbij|zo'n|zulke|zij|ze|hij|het gevolg|ten (eerste|tweede|derde|vierde|slotte)|"
-    r"bovendien|daarnaast|verder|tenslotte|ook|maar|want|of|en|"
-    r"this|that|these|those|it|its|they|them|their|such|there|here|he|she|also|moreover|furthermore|second(ly)?|third(ly)?|"
-    r"finally|but|and|or|so|revisiting|doing so|in that case|as a result)\b",
-    re.IGNORECASE,
-)
-
-# A pronominal adverb among the first words refers back as well: "Een ambitieus doel heeft daarbij een
-# extra functie." (with what?). A conclusion ("Betrek daarom ...", "The board therefore ...") stands.
-_REFERS_BACK_EARLY = re.compile(
-    r"^(?:[\w'’-]+,?\s+){1,4}(daar(bij|mee|door|voor|na|in|op|uit|aan|over|naast)|hier(bij|mee|door|voor|in|op|uit|aan|over)|bovendien)\b",
-    re.IGNORECASE,
-)
-
 _HEADING_LIKE = re.compile(r"[.!?…:;)\"'”’]$")
-
-
-def refers_back(text: str) -> bool:
-    text = text.strip()
-    return bool(_REFERS_BACK.match(text) or _REFERS_BACK_EARLY.match(text))
 
 
 def defect(text: str) -> str | None:

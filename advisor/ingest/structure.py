@@ -62,6 +62,33 @@ def _name_of(text: str) -> str:
     return first if len(first.split()) <= 12 else ""
 
 
+# Openings that refer back to what came before: without that, the sentence means little.
+_REFERS_BACK = re.compile(
+    r"^(dat|dit|die|deze|daar\w*|hierdoor|hiermee|hierbij|zo'n|zulke|zij|ze|hij|het gevolg|ten (eerste|tweede|derde|vierde|slotte)|"
+    r"bovendien|daarnaast|verder|tenslotte|ook|maar|want|of|en|"
+    r"this|that|these|those|it|its|they|them|their|such|there|here|he|she|also|moreover|furthermore|second(ly)?|third(ly)?|"
+    r"finally|but|and|or|so|revisiting|doing so|in that case|as a result)\b",
+    re.IGNORECASE,
+)
+
+# A pronominal adverb among the first words refers back as well: "Een ambitieus doel heeft daarbij een
+# extra functie." (with what?). A conclusion ("Betrek daarom ...", "The board therefore ...") stands.
+_REFERS_BACK_EARLY = re.compile(
+    r"^(?:[\w'’-]+,?\s+){1,4}(daar(bij|mee|door|voor|na|in|op|uit|aan|over|naast)|hier(bij|mee|door|voor|in|op|uit|aan|over)|bovendien)\b",
+    re.IGNORECASE,
+)
+
+# A lead-in that opens with these points ahead, to its list ("Deze stappen helpen:", "These help:").
+_POINTS_AHEAD = re.compile(r"^(deze|dit|these|this|de volgende|the following)\b", re.IGNORECASE)
+
+
+def refers_back(text: str) -> bool:
+    """Does a sentence open by referring back to what came before ("Dat maakt ...", "That creates
+    ...", "Een ambitieus doel heeft daarbij ...")? Without it, it means little."""
+    text = text.strip()
+    return bool(_REFERS_BACK.match(text) or _REFERS_BACK_EARLY.match(text))
+
+
 def parse_units(lines: Sequence[tuple[str, int | None]]) -> list[Unit]:
     """The units of a section from its lines (text, page), in reading order."""
     out: list[Unit] = []
@@ -80,8 +107,14 @@ def parse_units(lines: Sequence[tuple[str, int | None]]) -> list[Unit]:
             body = m.group(1).strip()
             out.append(Unit("item", body, lead, _name_of(body), None, page))
             continue
-        # A paragraph: it ends a list, and is the lead-in of the next list when it ends in a colon.
-        lead = split_sentences(line)[-1] if line.endswith(":") else ""
+        # A paragraph: it ends a list, and is the lead-in of the next list when it ends in a colon;
+        # a lead-in that refers back ("That creates some limits:") keeps the sentence it refers to.
+        lead = ""
+        if line.endswith(":"):
+            sentences = split_sentences(line)
+            lead = sentences[-1]
+            if len(sentences) > 1 and refers_back(lead) and not _POINTS_AHEAD.match(lead):
+                lead = f"{sentences[-2]} {lead}" if f"{sentences[-2]} {lead}" in line else lead
         out.append(Unit("para", line, "", "", None, page))
     return out
 
