@@ -227,10 +227,6 @@ class CorpusGlossary:
                     self._per_text.popitem(last=False)
         return got
 
-    @property
-    def pairs(self) -> tuple[tuple[str, str], ...]:
-        return ()  # none fixed: they depend on the question
-
     def query_terms(self, text: str) -> list[tuple[str, ...]]:
         return self.glossary_for(text).query_terms(text)
 
@@ -244,15 +240,11 @@ def check_glossary(spec: str) -> None:
         load_glossary(spec)
 
 
-def builtin() -> Glossary:
-    return load_glossary(BUILTIN)
-
-
 def query_terms(text: str, glossary: Glossary | None = None) -> list[tuple[str, ...]]:
     """`Glossary.query_terms` with the given glossary (the shipped one when None)."""
-    return (glossary or builtin()).query_terms(text)
+    return (glossary or _builtin()).query_terms(text)
 
 
 def glossary_expansion(text: str, glossary: Glossary | None = None) -> str:
     """`Glossary.expansion` with the given glossary (the shipped one when None)."""
-    return (glossary or builtin()).expansion(text)
+    return (glossary or _builtin()).expansion(text)
