@@ -21,7 +21,8 @@ LABELS = {
     "nl": {
         "sources": "Bronnen",
         "no_sources": "De bronnen van het antwoord verschijnen hier.",
-        "refused": "Geen bron behandelt deze vraag. Onder het gesprek staan onderwerpen die er het dichtst bij liggen.",
+        "refused": "Geen bron behandelt deze vraag.",
+        "refused_near": "Geen bron behandelt deze vraag. Onder het gesprek staan onderwerpen die er het dichtst bij liggen.",
         "page": "p.",
         "open": "Open in document",
         "earlier": "Eerdere vragen",
@@ -37,7 +38,8 @@ LABELS = {
     "en": {
         "sources": "Sources",
         "no_sources": "The sources of the answer appear here.",
-        "refused": "No source covers this question. The nearest topics are shown below the conversation.",
+        "refused": "No source covers this question.",
+        "refused_near": "No source covers this question. The nearest topics are shown below the conversation.",
         "page": "p.",
         "open": "Open in document",
         "earlier": "Earlier questions",
@@ -138,7 +140,9 @@ def _turn_cards(turn_index: int, turn: Turn, page_language: str | None = None) -
     language = str(answer.get("language") or "nl")
     cards = [_card(turn_index, c, language) for c in answer.get("citations", [])]
     if not cards and answer.get("refused"):
-        return f'<p class="src-empty">{labels(page_language or language)["refused"]}</p>'
+        # the nearest topics are promised only when there are some (a plainly unrelated question gets none)
+        key = "refused_near" if answer.get("suggestions") else "refused"
+        return f'<p class="src-empty">{labels(page_language or language)[key]}</p>'
     return "".join(cards)
 
 

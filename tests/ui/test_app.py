@@ -93,6 +93,10 @@ def test_api_ask_follows_up_with_history_and_refuses_what_the_corpus_lacks(live:
     assert data["refused"] is True
     assert data["language"] == "en"
     assert data["citations"] == []
+    assert data["suggestions"] == []  # plainly unrelated: no topics offered
+    # near the corpus (it shares "partners") but not covered: the nearest topics are offered
+    data = httpx.post(live.url + "api/ask", json={"question": "Which tax rate applies to pizza, pasta, wine and coffee bought by partners?"}, timeout=30).json()
+    assert data["refused"] is True and data["citations"] == []
     assert data["suggestions"]
 
 

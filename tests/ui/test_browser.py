@@ -107,8 +107,8 @@ def test_chat_sources_refusal_and_a_reindex_while_chatting(live: LiveApp, tmp_pa
             # (the README shows a real answer on the shipped corpus: scripts/screenshot_answer.py)
             page.screenshot(path=str(tmp_path / "chat-answer-sources-fixture.png"), full_page=True)
 
-            # A refusal shows the nearest topics as suggestions; one click asks about that topic.
-            page.locator("#question textarea").fill("What is the best pizza topping with pineapple?")
+            # A refusal near the corpus shows the nearest topics as suggestions; one click asks about that topic.
+            page.locator("#question textarea").fill("Which tax rate applies to pizza, pasta, wine and coffee bought by partners?")
             page.locator("#question textarea").press("Enter")
             suggestion = page.locator("#suggestions button.suggestion").first
             expect(suggestion).to_be_visible(timeout=30_000)

@@ -114,4 +114,8 @@ def test_the_sources_panel_headings_follow_the_page() -> None:
     assert render.labels("nl")["sources"] in out
     assert render.labels("nl")["earlier"] in out
     assert render.labels("nl")["refused"] in out
+    # the panel promises nearest topics only when the refusal has some
+    assert "dichtst bij" not in out
+    near = [{"question": "Why trust?", "answer": {"language": "en", "refused": True, "citations": [], "suggestions": ["A: S"]}}]
+    assert render.labels("en")["refused_near"] in render.sources_html(near, "en")
     assert render.labels("en")["sources"] in render.sources_html(turns)  # no choice: the answer's language
