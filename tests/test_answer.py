@@ -602,6 +602,7 @@ def test_the_frame_says_what_the_section_gives_not_only_what_was_asked() -> None
     assert frame_for("why", "steps") == "how"
     assert frame_for("how", "steps") == "how" and frame_for("how", "dos_donts") == "how"
     assert frame_for("how", "background") == "what" and frame_for("how", "signals") == "signals"
+    assert frame_for("how", "causes") == "what"  # "partnerkeuze criteria" did not ask why
     assert frame_for("signals", "checklist") == "signals"
     assert frame_for("what", "steps") == "what"
     rates = Chunk("c1", "a.md", "A", "nl", "Hoe vaak allianties mislukken", None, 0,
@@ -610,3 +611,18 @@ def test_the_frame_says_what_the_section_gives_not_only_what_was_asked() -> None
     ans = compose("Waarom mislukken zoveel allianties?", "nl", Q2, [Hit(rates, 1.0, dense_similarity=0.9)],
                   lambda ts: np.tile(Q2, (len(ts), 1)), refusal_threshold=0.5, intent="why", section_of=lambda key: [rates])
     assert ans.text.startswith("**Wat het onderzoek zegt**")
+
+
+def test_a_list_shown_in_part_says_how_many_items_the_source_has_more() -> None:
+    # three of ten checklist items stood as if they were the whole checklist
+    first = Chunk("c1", "a.md", "A", "nl", "Partnerkeuze", None, 0, "Kies een partner op strategische, culturele en operationele fit, niet op gevoel.", role="steps")
+    items = "\n".join(f"- Punt {i}: we hebben vooraf vastgelegd wat we van partner nummer {i} nodig hebben." for i in range(1, 11))
+    checklist = Chunk("c2", "a.md", "A", "nl", "Checklist partnerkeuze", None, 1, "Loop deze punten na:\n" + items, role="background")
+    hits, _ = _two_sections(first, checklist, {})
+    ans = compose("Hoe kies ik een partner?", "nl", Q2, hits, lambda ts: np.tile(Q2, (len(ts), 1)), refusal_threshold=0.5, intent="how",
+                  section_of=lambda key: [first] if key == first.section_key else [checklist])
+    assert len(re.findall(r"^- Punt \d+", ans.text, re.M)) == 3
+    assert "\n\n_…en nog 7 in de bron._" in ans.text
+    whole = compose("Welke punten?", "en", Q2, [Hit(checklist, 1.0, dense_similarity=0.9)], lambda ts: np.tile(Q2, (len(ts), 1)),
+                    refusal_threshold=0.5, intent="how", section_of=lambda key: [checklist])
+    assert "more in the source" in whole.text  # ten items, eight shown

@@ -58,6 +58,7 @@ TEXTS = {
         "read_more": "Lees verder: {where}",
         "marker": "_(EN)_",
         "marker_note": "_(EN): geciteerd uit een Engelstalige bron, niet vertaald._",
+        "more_items": "_…en nog {n} in de bron._",
         "not_covered": "De bronnen noemen {terms} niet; over dat deel geeft dit antwoord geen advies.",
     },
     "en": {
@@ -85,6 +86,7 @@ TEXTS = {
         "read_more": "Read more: {where}",
         "marker": "_(NL)_",
         "marker_note": "_(NL): quoted from a Dutch source, not translated._",
+        "more_items": "_…and {n} more in the source._",
         "not_covered": "The sources do not mention {terms}; this answer gives no advice on that part.",
     },
 }
@@ -264,7 +266,8 @@ FRAME_ROLES: dict[str, frozenset[str]] = {
     "research": frozenset({"research"}),
     "options": frozenset({"steps", "background"}),
 }
-_FRAME_OF_ROLE = {"steps": "how", "dos_donts": "how", "causes": "why", "signals": "signals", "research": "research"}
+# ("Why this happens" is not among them: over causes the question did not ask about, the neutral frame)
+_FRAME_OF_ROLE = {"steps": "how", "dos_donts": "how", "signals": "signals", "research": "research"}
 
 
 def frame_for(intent: Intent, role: str) -> str:
@@ -634,12 +637,20 @@ def _answer(
             return "", ""
         return common, f"{common} [{numbers.cite(sec.candidates[listed[0]].chunk, common)}]"
 
+    def say_rest(sec: _Section, shown: list[int]) -> None:
+        """A list shown in part says so: three of ten checklist items do not read as the whole list."""
+        rest = sum(1 for j, c in enumerate(sec.candidates) if c.kind != "sentence" and j not in shown) if sec.is_list else 0
+        if rest:
+            lines.extend(["", t["more_items"].format(n=rest)])  # its own paragraph, not part of the last item
+
     add(first, picked, first.is_list and not avoid, *shared_lead(first, picked))
+    say_rest(first, picked)
     if second is not None:
         also = _pick(second, opts.also_points, min(opts.also_points, 2), opts.sentence_margin)
         if also:
             lines += ([""] if lines[-1] else []) + [t["also"].format(where=_where(t, second)), ""]
             add(second, also, False, *shared_lead(second, also))
+            say_rest(second, also)
     lines += ([""] if lines[-1] else []) + [f"{t['read_more'].format(where=_where(t, first))} [{lead_n}]"]
     if any(p.language != language for p in points):
         # each such point carries a short mark; what the mark means is said once
