@@ -377,14 +377,7 @@ def _embed(
     inner = embedder if embedder is not None else load() if load is not None else load_embedder(settings)
     cache = EmbeddingCache(EmbeddingCache.of_index(index_dir))
     cached = CachedEmbedder(inner, cache)
-    done = 0
-
-    def tick(n: int) -> None:
-        nonlocal done
-        done += n
-        notify("embedding", done, len(chunks))
-
-    vectors = cached.embed_documents([c.embed_text for c in chunks], progress=tick)
+    vectors = cached.embed_documents([c.embed_text for c in chunks], progress=_counting(notify, "embedding", len(chunks)))
     embedded, from_cache = cached.embedded, cached.cached  # the chunks' (the report counts chunks)
     background = _background_vectors(settings, inner, notify)
     lexicon = _lexicon_vectors(chunks, cached, notify)
@@ -395,15 +388,20 @@ def _lexicon_vectors(chunks: list[Chunk], cached: CachedEmbedder, notify: Progre
     """The corpus's frequent words per language with their vectors (`advisor.index.lexicon`), for
     the corpus-derived glossary. Through the embedding cache: a rebuild embeds only new words."""
     words = vocabulary(chunks)
-    total = sum(len(w) for w in words.values())
+    tick = _counting(notify, "lexicon", sum(len(w) for w in words.values()))
+    return {lang: (ws, np.asarray(cached.embed_documents(ws, progress=tick), dtype=np.float32)) for lang, ws in words.items() if ws}
+
+
+def _counting(notify: Progress, stage: str, total: int) -> Callable[[int], None]:
+    """A progress callback that adds up the items reported done and tells `notify` the running count."""
     done = 0
 
     def tick(n: int) -> None:
         nonlocal done
         done += n
-        notify("lexicon", done, total)
+        notify(stage, done, total)
 
-    return {lang: (ws, np.asarray(cached.embed_documents(ws, progress=tick), dtype=np.float32)) for lang, ws in words.items() if ws}
+    return tick
 
 
 def _background_vectors(settings: Settings, embedder: Embedder, notify: Progress) -> dict[str, np.ndarray]:

@@ -206,8 +206,7 @@ def _imperative(text: str) -> bool:
 def _teaches_an_action(heading: str) -> bool:
     """A Dutch heading closed by the infinitive of what it teaches to do; not a relative clause
     ("Rode vlaggen die je niet moet wegredeneren") and not a question word's heading."""
-    head = heading.split(":", 1)
-    w = words(head[0])
+    w = words(heading.split(":", 1)[0])
     if len(w) > 8 or not w or w[0] in ("waarom", "wat", "hoe", "wie", "wanneer") or {"die", "dat"} & set(w):
         return False
     return w[-1] in _ACTION_INFINITIVES

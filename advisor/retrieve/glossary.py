@@ -23,12 +23,12 @@ from threading import Lock
 import numpy as np
 
 from advisor.core.text import detect_query_language, plain_words, stemmer, stopwords
+from advisor.index.lexicon import MIN_LETTERS  # a question word is matched as the build's words were chosen
 
 GLOSSARY_FILE = "glossary.txt"  # beside this module: English word, Dutch word; pairs separated by ';'
 BUILTIN = "builtin"
 NONE = "none"
 CORPUS = "corpus"
-MIN_LETTERS = 4  # shorter question words are seldom content words (as advisor.index.lexicon)
 
 
 class GlossaryError(ValueError):
@@ -118,10 +118,10 @@ class Glossary:
         return f"{text} {' '.join(added)}" if added else text
 
 
-def load_glossary(spec: str, root: Path | None = None) -> Glossary:
+def load_glossary(spec: str) -> Glossary:
     """The glossary a setting names: `builtin` (this domain's, shipped beside this module),
-    `none`, or the path of a maintainer's own file (relative to `root`, the working folder when
-    None; read again when it changes). A missing or malformed file is a `GlossaryError` naming it."""
+    `none`, or the path of a maintainer's own file (relative to the working folder; read again
+    when it changes). A missing or malformed file is a `GlossaryError` naming it."""
 
     spec = (spec or BUILTIN).strip()
     if spec.lower() == NONE:
@@ -129,9 +129,7 @@ def load_glossary(spec: str, root: Path | None = None) -> Glossary:
     if spec.lower() == BUILTIN:
         return _builtin()
     path = Path(spec)
-    if not path.is_absolute() and root is not None:
-        path = root / path
-    shown = spec if not Path(spec).is_absolute() else Path(spec).name  # never an absolute server path
+    shown = path.name if path.is_absolute() else spec  # never an absolute server path
     try:
         stamp = path.resolve().stat().st_mtime_ns
     except OSError:

@@ -137,16 +137,16 @@ class Searcher:
         spec = self.settings.glossary
         got = self._glossaries.get(spec)
         if got is None:
-            got = self._glossaries[spec] = self._glossary(spec, self._stats_path)
+            got = self._glossaries[spec] = self._glossary(spec)
         return got
 
-    def _glossary(self, spec: str, stats_path: Path) -> Glossary | CorpusGlossary:
+    def _glossary(self, spec: str) -> Glossary | CorpusGlossary:
         """The glossary `spec` names; `corpus` reads the build's words (`advisor.index.lexicon`)."""
         if spec.strip().lower() != CORPUS:
             return load_glossary(spec)
         lexicon: dict[str, tuple[list[str], np.ndarray]] = {}
-        if stats_path.exists():
-            with np.load(stats_path) as data:
+        if self._stats_path.exists():
+            with np.load(self._stats_path) as data:
                 for lang in ("nl", "en"):
                     if f"lexicon_{lang}_words" in data:
                         lexicon[lang] = (data[f"lexicon_{lang}_words"].tolist(), data[f"lexicon_{lang}_vectors"].astype(np.float32))
@@ -228,7 +228,7 @@ class Searcher:
         """The fused ranking for `query`.
 
         The dense side searches with the query followed by the glossary translations of its words
-        (`dense_glossary_expansion`, see `text.glossary_expansion`). `qvec`, the embedding of the
+        (`dense_glossary_expansion`, see `search_text`). `qvec`, the embedding of the
         query as asked, is what each hit's `dense_similarity` is then measured against when the
         caller has it (the refusal rule is calibrated on it); without it, the similarity is to the
         text that was searched. A caller that embedded `search_text(query, settings)` already (in one

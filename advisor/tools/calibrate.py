@@ -81,10 +81,14 @@ class Evidence:
     keyword_coverage: float
     top: tuple[str, ...]  # the sources of the first passages
 
+    def rank(self) -> int | None:
+        """The place of the first expected document among the passages (None: not there)."""
+        return next((i for i, src in enumerate(self.top, start=1) if src in self.question.expected), None)
+
     @property
     def found(self) -> bool | None:
         """The expected document among the first five passages (None: the question names none)."""
-        return any(s in self.question.expected for s in self.top[:TOP]) if self.question.expected else None
+        return (self.rank() or TOP + 1) <= TOP if self.question.expected else None
 
 
 @dataclass(frozen=True)
@@ -457,19 +461,16 @@ def glossary_figures(glossary: str, evidence: Sequence[Evidence], decide: Decide
     """Retrieval's figures with one glossary: recall@5 and MRR of the expected documents, and the
     current rule's refusal precision and recall on the passages it retrieves."""
     graded = [e for e in evidence if e.question.answerable and e.question.expected]
-    cross = [e for e in graded if e.question.doc_language and e.question.doc_language != e.question.language]
-
-    def rank(e: Evidence) -> int | None:
-        return next((i for i, src in enumerate(e.top, start=1) if src in e.question.expected), None)
+    cross = [e for e in graded if "cross_language" in _groups(e.question)]
 
     def recall(group: list[Evidence]) -> float | None:
-        return sum(1 for e in group if (r := rank(e)) is not None and r <= TOP) / len(group) if group else None
+        return sum(1 for e in group if e.found) / len(group) if group else None
 
     figs = figures(evidence, [decide(e, rule) for e in evidence])
     return GlossaryFigures(
         glossary=glossary,
         recall_at_5=recall(graded),
-        mrr=sum(1 / r for e in graded if (r := rank(e)) is not None) / len(graded) if graded else None,
+        mrr=sum(1 / r for e in graded if (r := e.rank()) is not None) / len(graded) if graded else None,
         cross_language_recall_at_5=recall(cross),
         refusal_precision=figs.refusal_precision,
         refusal_recall=figs.refusal_recall,
