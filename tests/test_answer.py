@@ -626,3 +626,36 @@ def test_a_list_shown_in_part_says_how_many_items_the_source_has_more() -> None:
     whole = compose("Welke punten?", "en", Q2, [Hit(checklist, 1.0, dense_similarity=0.9)], lambda ts: np.tile(Q2, (len(ts), 1)),
                     refusal_threshold=0.5, intent="how", section_of=lambda key: [checklist])
     assert "more in the source" in whole.text  # ten items, eight shown
+
+
+def test_a_follow_up_starts_from_a_section_the_last_answer_did_not_give_unless_that_one_fits_clearly_better() -> None:
+    from advisor.answer.compose import ComposeOptions
+
+    ladder = Chunk("c1", "a.md", "A", "en", "Building the escalation ladder", None, 0, "Agree three levels of escalation and who sits at each level.", role="steps")
+    times = Chunk("c2", "a.md", "A", "en", "Timelines per level", None, 1, "Give each level two weeks to settle an issue before it moves up.", role="steps")
+    hits, vectorize = _two_sections(ladder, times, {ladder.text: [0.99, 0.141], times.text: [0.97, 0.243]})
+    opts = ComposeOptions(also_margin=0.0)
+
+    def ask(given: set[tuple[str, str]], options: ComposeOptions = opts) -> str:
+        ans = compose("And how long should each level get?", "en", Q2, hits, vectorize, refusal_threshold=0.5, intent="how", options=options, given=given)
+        return ans.points[0].section
+
+    assert ask(set()) == "Building the escalation ladder"
+    # the last answer gave the ladder: the follow-up gets what it did not say
+    assert ask({ladder.section_key}) == "Timelines per level"
+    # a section the last answer gave still leads when it fits clearly better than any other
+    assert ask({ladder.section_key}, ComposeOptions(also_margin=0.0, repeat_margin=0.001)) == "Building the escalation ladder"
+
+
+def test_a_follow_up_is_answered_alike_whether_the_advisor_gave_the_last_answer_or_only_hears_the_question(
+    settings: Settings, fake_embedder  # type: ignore[no-untyped-def]
+) -> None:
+    build_index(settings, fake_embedder)
+    first, follow_up = "Hoe groeit vertrouwen tussen partners?", "En wat schaadt het?"
+    in_the_app = Advisor(settings, fake_embedder)
+    previous = in_the_app.answer(first)
+    remembered = in_the_app.answer(follow_up, [{"role": "user", "content": first}, {"role": "assistant", "content": previous.text}])
+    # an API call (or an evaluation) that sends only the earlier question: the advisor answers it again
+    heard = Advisor(settings, fake_embedder).answer(follow_up, [first])
+    assert remembered.text == heard.text
+    assert not remembered.refused

@@ -17,7 +17,7 @@ cited passage (`advisor.answer.points`). The composer
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -254,6 +254,7 @@ class ComposeOptions:
     list_sentences: int = 2  # a list section's paragraph sentences this close to its best item join the points
     parent_details: int = 2  # further sentences of the step the question found, under that step
     chunk_weight: float = 0.3  # share of a section's score from its best chunk (with its heading) rather than its sentences
+    repeat_margin: float = 0.05  # a follow-up's answer starts from a section the last answer gave only when it fits this much better
 
 
 # The frame says what the section gives: the question's own frame only over a section that gives
@@ -295,6 +296,13 @@ def _score_sections(sections: list[_Section], intent: Intent, opts: ComposeOptio
             - opts.rank_weight * sec.rank
             - opts.document_rank_weight * sec.doc_rank
         )
+
+
+def _nested(a: tuple[str, str], b: tuple[str, str]) -> bool:
+    """Is one of two sections (source, heading path) the other, or inside it?"""
+    if a[0] != b[0]:
+        return False
+    return a[1] == b[1] or a[1].startswith(b[1] + " > ") or b[1].startswith(a[1] + " > ")
 
 
 def _same_point(a: str, b: str) -> bool:
@@ -344,8 +352,13 @@ def compose(
     refusal_floor: float | None = None,
     refusal_keyword_coverage: float = 1.0,
     section_similarity: SectionSimilarity | None = None,
+    given: Collection[tuple[str, str]] = (),
 ) -> Answer:
-    """Build the answer from the hits' sections, or refuse when none is relevant enough."""
+    """Build the answer from the hits' sections, or refuse when none is relevant enough.
+
+    `given` are the sections the previous answer drew on, for a follow-up: a follow-up asks for
+    what that answer did not say, so a section it gave starts the new answer only when it fits
+    clearly better (`ComposeOptions.repeat_margin`)."""
     opts = options or ComposeOptions()
     covered, uncovered = coverage(
         question, hits, refusal_threshold, refusal_floor, refusal_keyword_coverage, known_term, opts.uncovered_margin
@@ -367,6 +380,9 @@ def compose(
         sec.sims = [float(x) - offset for x in sims[at : at + len(sec.candidates)]]
         at += len(sec.candidates)
     _score_sections(sections, intent, opts, section_similarity)
+    for sec in sections:
+        if any(_nested(sec.key, g) for g in given):
+            sec.score -= opts.repeat_margin
     ranked = sorted(sections, key=lambda sec: -sec.score)
     first = ranked[0]
     if first.role in WEAK_ROLES and intent != "what":

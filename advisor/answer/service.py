@@ -21,7 +21,7 @@ from cachetools import LRUCache
 from advisor.answer import llm
 from advisor.answer.base import Answerer, ChainInput, Streamed
 from advisor.answer.compose import TEXTS, ComposeOptions, compose
-from advisor.answer.conversation import History, condense, question_language
+from advisor.answer.conversation import History, condense, question_language, user_turns
 from advisor.core.types import Answer, Hit, Language
 from advisor.retrieve.intent import question_intent
 from advisor.retrieve.search import IndexReader
@@ -97,6 +97,10 @@ class Extractive:
     def __init__(self, advisor: Advisor) -> None:
         self.advisor = advisor
         self.chain = self._build_chain()
+        # the sections each recent answer drew on, by (question, earlier questions), for its follow-ups
+        self._drew_on: LRUCache[tuple[str, tuple[str, ...]], frozenset[tuple[str, str]]] = LRUCache(maxsize=512)
+        self._drew_on_for: tuple[int, int] = (0, 0)
+        self._drew_on_lock = threading.Lock()
 
     @property
     def settings(self) -> Settings:
@@ -125,10 +129,40 @@ class Extractive:
     def find(self, query: Query) -> Found:
         return Found(query, self.advisor.retrieve(query.text, query.qvec, query.svec))
 
+    def _conversation_key(self, question: str, history: History | None) -> tuple[str, tuple[str, ...]]:
+        return question.strip(), tuple(user_turns(history))
+
+    def _remembered(self, key: tuple[str, tuple[str, ...]], searcher: object) -> frozenset[tuple[str, str]] | None:
+        with self._drew_on_lock:
+            now = (id(self.settings), id(searcher))
+            if now != self._drew_on_for:  # other settings or another index: other answers
+                self._drew_on.clear()
+                self._drew_on_for = now
+            return self._drew_on.get(key)
+
+    def _remember(self, key: tuple[str, tuple[str, ...]], ans: Answer) -> None:
+        with self._drew_on_lock:
+            self._drew_on[key] = frozenset((c.source, c.section) for c in ans.citations)
+
+    def given_before(self, q: Query, searcher: object) -> frozenset[tuple[str, str]]:
+        """For a follow-up, the sections the previous answer drew on: remembered when this advisor
+        gave it (the app's conversation), else answered again from the earlier questions (an API
+        call or an evaluation that sends only the questions)."""
+        asked = user_turns(q.history)
+        if not asked or q.text == q.question:  # not a follow-up: condensing borrowed nothing
+            return frozenset()
+        key = self._conversation_key(asked[-1], asked[:-1])
+        found = self._remembered(key, searcher)
+        if found is None:
+            self.answer(asked[-1], asked[:-1])
+            found = self._remembered(key, searcher) or frozenset()
+        return found
+
     def compose(self, found: Found) -> Answer:
         s = self.settings
         q = found.query
         searcher = self.advisor.reader.searcher()
+        given = self.given_before(q, searcher)
         # centred as retrieval centres: the sentences against the question, the chunks against its own words
         offsets = searcher.language_offsets(q.qvec)
         own_offsets = offsets if q.avec is q.qvec else searcher.language_offsets(q.avec)
@@ -152,7 +186,9 @@ class Extractive:
             # a section's best chunk weighs in its choice (section_chunk_weight)
             section_similarity=lambda key: searcher.section_similarity(key, q.avec, own_offsets),
             retrieval_query=q.text,
+            given=given,
         )
+        self._remember(self._conversation_key(q.question, q.history), ans)
         # Every extractive answer says why a configured language model is not answering.
         notice = self.advisor.llm_notice
         return _with_notice(ans, notice) if notice else ans
