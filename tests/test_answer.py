@@ -659,3 +659,22 @@ def test_a_follow_up_is_answered_alike_whether_the_advisor_gave_the_last_answer_
     heard = Advisor(settings, fake_embedder).answer(follow_up, [first])
     assert remembered.text == heard.text
     assert not remembered.refused
+
+
+def test_one_citation_number_stands_for_a_section_on_one_page_and_quotes_its_chunks_in_order() -> None:
+    # A section stored as three chunks (the third repeats the end of the second) and a fourth on the
+    # next page: the reader sees two sources, not four, each quoting what it backs.
+    first = Chunk("c1", "a.pdf", "A", "nl", "Hoe je begint", 3, 0, "1. Benoem de niveaus. Elk niveau heeft een eigenaar aan beide kanten.", role="steps")
+    second = Chunk("c2", "a.pdf", "A", "nl", "Hoe je begint", 3, 1, "2. Geef elk niveau een termijn. Twee weken is vaak genoeg.", role="steps")
+    third = Chunk("c3", "a.pdf", "A", "nl", "Hoe je begint", 3, 2, "Twee weken is vaak genoeg.\n3. Escaleer samen. Met één gedeelde beschrijving van het probleem.", role="steps", overlap=26)
+    fourth = Chunk("c4", "a.pdf", "A", "nl", "Hoe je begint", 4, 3, "4. Evalueer elk half jaar. Kijk of de ladder nog werkt.", role="steps")
+    ans = _ask_one([first, second, third, fourth], first)
+    assert [p.citations for p in ans.points] == [(1,), (1,), (1,), (2,)]
+    assert [(c.n, c.page) for c in ans.citations] == [(1, 3), (2, 4)]
+    passage = ans.citations[0].text
+    assert passage == (
+        "1. Benoem de niveaus. Elk niveau heeft een eigenaar aan beide kanten.\n2. Geef elk niveau een termijn. Twee weken is vaak genoeg.\n"
+        "3. Escaleer samen. Met één gedeelde beschrijving van het probleem."
+    )
+    for p in ans.points:  # every point is verbatim text of the passage its number stands for
+        assert p.text in ans.citations[p.citations[0] - 1].text

@@ -537,25 +537,40 @@ def _sections(hits: Sequence[Hit], section_of: SectionOf | None) -> list[_Sectio
 
 
 class _Numbers:
-    """Citation numbers, one per cited chunk, in order of first use."""
+    """Citation numbers, one per cited section and page, in order of first use.
+
+    A section is often stored as several chunks; a reader (and a consultant who must defend a
+    claim) needs document, section and page, not which chunk of them: one number stands for all
+    the cited chunks of a section on one page, and its passage is their text in reading order."""
 
     def __init__(self) -> None:
-        self.chunks: dict[str, Chunk] = {}
-        self.highlights: dict[str, list[str]] = {}
+        self.chunks: dict[tuple[str, str, int | None], dict[str, Chunk]] = {}
+        self.highlights: dict[tuple[str, str, int | None], list[str]] = {}
 
     def cite(self, chunk: Chunk, text: str | None = None) -> int:
-        if chunk.id not in self.chunks:
-            self.chunks[chunk.id] = chunk
-            self.highlights[chunk.id] = []
-        if text:
-            self.highlights[chunk.id].append(text)
-        return list(self.chunks).index(chunk.id) + 1
+        key = (chunk.source, chunk.section, chunk.page)
+        self.chunks.setdefault(key, {}).setdefault(chunk.id, chunk)
+        marks = self.highlights.setdefault(key, [])
+        if text and text not in marks:
+            marks.append(text)
+        return list(self.chunks).index(key) + 1
 
     def citations(self) -> tuple[Citation, ...]:
-        return tuple(
-            Citation(n, c.source, c.title, c.section, c.page, c.text, c.id, tuple(self.highlights[c.id]))
-            for n, c in enumerate(self.chunks.values(), start=1)
-        )
+        out = []
+        for n, (key, cited) in enumerate(self.chunks.items(), start=1):
+            ordered = sorted(cited.values(), key=lambda c: c.position)
+            first = ordered[0]
+            out.append(Citation(n, first.source, first.title, first.section, first.page, _passage(ordered), first.id, tuple(self.highlights[key])))
+        return tuple(out)
+
+
+def _passage(chunks: Sequence[Chunk]) -> str:
+    """The text of a section's cited chunks in reading order: a chunk that follows the one before
+    it adds only what it does not repeat (`Chunk.fresh_text`); a gap is marked."""
+    parts = [chunks[0].text]
+    for before, chunk in zip(chunks, chunks[1:]):
+        parts.append(("\n" + chunk.fresh_text) if chunk.position == before.position + 1 else ("\n[…]\n" + chunk.text))
+    return "".join(parts)
 
 
 def _point_line(p: AnswerPoint, name: str, number: int | None, marker: str, joined: bool = False) -> str:

@@ -54,12 +54,13 @@ def without_number(text: str) -> str:
 
 
 def _name_of(text: str) -> str:
-    """An item's name: a short first sentence ('Roteer mensen.', 'Level 1: working team.') when more follows."""
+    """An item's name: a short first sentence ('Roteer mensen.', 'Level 1: working team.') when more follows
+    (up to 15 words: 'Look at capacity and priorities at the partner, not only at the plan.')."""
     sentences = split_sentences(text)
     if len(sentences) < 2:
         return ""
     first = sentences[0]
-    return first if len(first.split()) <= 12 else ""
+    return first if len(first.split()) <= 15 else ""
 
 
 # Openings that refer back to what came before: without that, the sentence means little.
