@@ -60,10 +60,17 @@ def test_questions_outside_the_corpus_are_refused(real) -> None:  # type: ignore
         assert ans.refused, q
         assert ans.citations == ()
         assert ans.suggestions == (), q  # plainly unrelated: no "nearest topics" that are not near
-    # near the corpus's topics, but on something no passage names: refused as well
+    # Near the corpus's topics, but on something no passage names: refused, or answered with the
+    # note that the sources do not cover that term (issue #12's bar). On this corpus of five short
+    # documents the rule is judged against its chance level (`refusal_chance_baseline`), which lies
+    # well below the shipped corpus's: the VAT question then passes the threshold on its
+    # ketenregisseur passage, and is answered with "De bronnen noemen btw-tarief niet".
     for q in ("Welk btw-tarief geldt voor de diensten van een ketenregisseur?", "Under IFRS 11, how do we account for a joint steering group?"):
         ans = advisor.answer(q)
-        assert ans.refused, q
+        term = "btw-tarief" if "btw" in q else "IFRS 11"
+        assert ans.refused or term in ans.uncovered, q
+        if not ans.refused:
+            assert f"noemen {term} niet" in ans.text or f"do not mention {term}" in ans.text, ans.text
 
 
 def test_cli_ask_json_with_the_real_model(real) -> None:  # type: ignore[no-untyped-def]

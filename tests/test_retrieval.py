@@ -118,3 +118,41 @@ def test_a_glossary_changed_on_the_running_advisor_is_used_from_the_next_questio
     assert advisor.answer(question).retrieval_query == question
     advisor.reconfigure(glossary="builtin")
     assert "vertrouwen" in advisor.reader.searcher().search_text(question).split()
+
+
+def test_probe_baseline_is_each_probes_best_similarity_with_its_language_gap() -> None:
+    from advisor.index.build import probe_baseline
+
+    # two-dimensional toy space: x is Dutch, y is English; a chunk of each language
+    vectors = np.array([[1.0, 0.0], [0.0, 1.0]], np.float32)
+    means = {"nl": np.array([0.5, 0.0], np.float32), "en": np.array([0.0, 0.5], np.float32)}
+    probes = np.array([[0.8, 0.6], [0.6, 0.8]], np.float32)
+    best = probe_baseline(probes, vectors, ["nl", "en"], means)
+    # probe 1 is nearer the Dutch mean (0.4 vs 0.3): the English chunk gets the gap 0.1, 0.6 + 0.1 < 0.8
+    # probe 2 is nearer the English mean: the Dutch chunk gets 0.1, 0.6 + 0.1 < 0.8
+    assert best == pytest.approx([0.8, 0.8])
+    # nearer the Dutch mean by 0.25: the English chunk's 0.5 + 0.25 beats the Dutch chunk's 0.6
+    skewed = probe_baseline(np.array([[0.6, 0.5]], np.float32), vectors, ["nl", "en"], {"nl": means["nl"], "en": np.array([0.0, 0.1], np.float32)})
+    assert skewed == pytest.approx([0.75])
+    assert probe_baseline(probes, vectors, ["nl", "en"], {}) == pytest.approx([0.8, 0.8])  # no means: the plain best
+
+
+def test_the_refusal_rule_judges_a_passage_against_the_corpus_chance_similarity(settings: Settings, fake_embedder) -> None:  # type: ignore[no-untyped-def]
+    build_index(settings, fake_embedder)
+    searcher = Searcher(settings, current_build_id(Path(settings.index_dir)) or "", fake_embedder)
+    chance = searcher.language_stats.chance
+    assert set(chance) == {"nl", "en"}  # every build measures its probe questions
+    qvec = fake_embedder.embed_queries([QUESTIONS[0]])[0]
+    lang = searcher.language_stats.own_language(qvec)
+    assert lang in chance
+    hit = searcher.search(QUESTIONS[0], qvec=qvec)[0]
+    off = Searcher(settings.model_copy(update={"refusal_chance_baseline": False}), searcher.build_id, fake_embedder)
+    plain = off.comparable_similarity(hit, qvec)
+    # the chance level this corpus shows for the question's language, against the level the rule is set for
+    for reference in (chance[lang] - 0.05, chance[lang] + 0.05):
+        field = f"refusal_chance_reference_{lang}"
+        on = Searcher(settings.model_copy(update={field: reference, "refusal_chance_model": fake_embedder.name}), searcher.build_id, fake_embedder)
+        assert on.comparable_similarity(hit, qvec) == pytest.approx(plain - (chance[lang] - reference), abs=1e-6)
+        # levels measured with another model say nothing about this one's similarities
+        other = Searcher(settings.model_copy(update={field: reference}), searcher.build_id, fake_embedder)
+        assert other.comparable_similarity(hit, qvec) == pytest.approx(plain, abs=1e-6)

@@ -150,6 +150,29 @@ class Settings(BaseSettings):
             "one-language corpora alike."
         ),
     )
+    refusal_chance_baseline: bool = Field(
+        True,
+        description=(
+            "Judge a question's best passage against the corpus's own chance similarity: the median best "
+            "similarity of unrelated probe questions in the question's language (advisor/index/probes.yaml), "
+            "measured by each build. The refusal threshold and floor are set for the chance level given by "
+            "refusal_chance_reference_nl/_en; a corpus whose passages come closer to anything (a larger one) "
+            "or less close (a small or one-language one) moves the rule by the difference."
+        ),
+    )
+    refusal_chance_reference_nl: float = Field(
+        0.8171, description="The chance level (see refusal_chance_baseline) of Dutch questions that the refusal rule is set for: the shipped corpus's."
+    )
+    refusal_chance_reference_en: float = Field(
+        0.8085, description="The chance level (see refusal_chance_baseline) of English questions that the refusal rule is set for: the shipped corpus's."
+    )
+    refusal_chance_model: str = Field(
+        "multilingual-e5-small",
+        description=(
+            "The embedding model the chance levels refusal_chance_reference_nl/_en were measured with; with another "
+            "model the rule is not moved (its similarities have another scale: calibrate it with `advisor calibrate`)."
+        ),
+    )
     dense_glossary_expansion: bool = Field(
         True,
         description=(

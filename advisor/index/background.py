@@ -15,6 +15,7 @@ from functools import lru_cache
 from importlib import resources
 
 BACKGROUND_FILE = "background.yaml"
+PROBES_FILE = "probes.yaml"
 
 
 @lru_cache(maxsize=1)
@@ -24,3 +25,13 @@ def background_passages() -> dict[str, tuple[str, ...]]:
 
     data = yaml.safe_load((resources.files("advisor.index") / BACKGROUND_FILE).read_text(encoding="utf-8"))
     return {lang: tuple(str(p) for p in data[lang]) for lang in ("nl", "en")}
+
+
+@lru_cache(maxsize=1)
+def probe_questions() -> dict[str, tuple[str, ...]]:
+    """language -> its probe questions: plainly unrelated questions whose closeness to a corpus's
+    passages is that corpus's level of chance similarity (`probes.yaml`)."""
+    import yaml  # only a build needs it
+
+    data = yaml.safe_load((resources.files("advisor.index") / PROBES_FILE).read_text(encoding="utf-8"))
+    return {lang: tuple(str(q) for q in data[lang]) for lang in ("nl", "en")}

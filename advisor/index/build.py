@@ -20,7 +20,7 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,7 +31,7 @@ import numpy as np
 from advisor.core.fsutil import sha256_file
 from advisor.core.types import Chunk
 from advisor.embedding.models import CachedEmbedder, EmbeddingCache, load_embedder, model_name, runtime_name
-from advisor.index.background import background_passages
+from advisor.index.background import background_passages, probe_questions
 from advisor.index.keyword import BM25Index
 from advisor.index.lexicon import vocabulary
 from advisor.index.layout import (
@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-LOADER_VERSION = 10  # bump when loaders, chunking or section roles change what they produce
+LOADER_VERSION = 11  # bump when loaders, chunking, section roles or the build's statistics change what they produce
 
 
 
@@ -189,6 +189,7 @@ class Embedded:
     seconds: float
     background: dict[str, np.ndarray] = field(default_factory=dict)  # vectors of the background passages, per language
     lexicon: dict[str, tuple[list[str], np.ndarray]] = field(default_factory=dict)  # per language: its words and their vectors
+    probes: dict[str, np.ndarray] = field(default_factory=dict)  # query vectors of the probe questions, per language
 
 
 @dataclass(frozen=True)
@@ -380,8 +381,9 @@ def _embed(
     vectors = cached.embed_documents([c.embed_text for c in chunks], progress=_counting(notify, "embedding", len(chunks)))
     embedded, from_cache = cached.embedded, cached.cached  # the chunks' (the report counts chunks)
     background = _background_vectors(settings, inner, notify)
+    probes = _background_vectors(settings, inner, notify, probe_questions(), "probes")
     lexicon = _lexicon_vectors(chunks, cached, notify)
-    return Embedded(vectors, inner, cache, embedded, from_cache, time.perf_counter() - t, background, lexicon)
+    return Embedded(vectors, inner, cache, embedded, from_cache, time.perf_counter() - t, background, lexicon, probes)
 
 
 def _lexicon_vectors(chunks: list[Chunk], cached: CachedEmbedder, notify: Progress) -> dict[str, tuple[list[str], np.ndarray]]:
@@ -404,28 +406,32 @@ def _counting(notify: Progress, stage: str, total: int) -> Callable[[int], None]
     return tick
 
 
-def _background_vectors(settings: Settings, embedder: Embedder, notify: Progress) -> dict[str, np.ndarray]:
+def _background_vectors(
+    settings: Settings, embedder: Embedder, notify: Progress, texts: dict[str, tuple[str, ...]] | None = None, kind: str = "background"
+) -> dict[str, np.ndarray]:
     """The background passages' vectors, for the build's language statistics (see
-    `save_language_stats`): embedded once per model and runtime and kept in the models folder, so
-    that a full build or a fresh index folder does not embed them again."""
-    passages = background_passages()
+    `save_language_stats`), or (kind "probes") the probe questions' query vectors: embedded once
+    per model and runtime and kept in the models folder, so that a full build or a fresh index
+    folder does not embed them again."""
+    passages = texts if texts is not None else background_passages()
     digest = hashlib.sha256(json.dumps(passages, sort_keys=True).encode()).hexdigest()[:12]
     tag = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{embedder.name}-{getattr(embedder, 'runtime', '')}")
-    path = Path(settings.models_dir) / "background" / f"{tag}-{digest}.npz"
+    path = Path(settings.models_dir) / kind / f"{tag}-{digest}.npz"
     with contextlib.suppress(OSError, ValueError, KeyError), np.load(path) as data:
         return {lang: data[lang] for lang in passages}
-    total = sum(len(texts) for texts in passages.values())
-    notify("background", 0, total)
-    background: dict[str, np.ndarray] = {}
-    for lang, texts in passages.items():
-        background[lang] = np.asarray(embedder.embed_documents(list(texts)), dtype=np.float32)
-        notify("background", sum(len(v) for v in background.values()), total)
+    total = sum(len(t) for t in passages.values())
+    notify(kind, 0, total)
+    embed = embedder.embed_queries if kind == "probes" else embedder.embed_documents
+    out: dict[str, np.ndarray] = {}
+    for lang, items in passages.items():
+        out[lang] = np.asarray(embed(list(items)), dtype=np.float32)
+        notify(kind, sum(len(v) for v in out.values()), total)
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
-        np.savez(tmp, **background)
+        np.savez(tmp, **out)
         os.replace(tmp, path)
-    return background
+    return out
 
 
 def _store_and_verify(
@@ -443,7 +449,7 @@ def _store_and_verify(
     backend = store.vectors
     notify("storing", 0, len(chunks))
     backend.write(build_id, bdir, chunks, vectors, settings.ef_search)
-    write_build_files(bdir, chunks, vectors, embedded.background, embedded.lexicon)
+    write_build_files(bdir, chunks, vectors, embedded.background, embedded.lexicon, embedded.probes)
     store.upload(build_id, bdir)
     notify("storing", len(chunks), len(chunks))
     storing = time.perf_counter() - t
@@ -524,12 +530,14 @@ def write_build_files(
     vectors: np.ndarray,
     background: dict[str, np.ndarray] | None = None,
     lexicon: dict[str, tuple[list[str], np.ndarray]] | None = None,
+    probes: dict[str, np.ndarray] | None = None,
 ) -> None:
-    """What a build keeps beside its vectors: the chunks, BM25, per-language means and words, the vectors themselves."""
+    """What a build keeps beside its vectors: the chunks, BM25, per-language means and words, the
+    probe questions' chance similarity, the vectors themselves."""
 
     write_chunk_files(bdir, chunks, vectors)
     BM25Index.build(chunks).save(bdir / "bm25.pkl")
-    save_language_stats(bdir / "language_stats.npz", chunks, vectors, background or {}, lexicon or {})
+    save_language_stats(bdir / "language_stats.npz", chunks, vectors, background or {}, lexicon or {}, probes or {})
 
 
 def save_language_stats(
@@ -538,11 +546,18 @@ def save_language_stats(
     vectors: np.ndarray,
     background: dict[str, np.ndarray],
     lexicon: dict[str, tuple[list[str], np.ndarray]] | None = None,
+    probes: dict[str, np.ndarray] | None = None,
 ) -> None:
     """Per-language means of the chunk vectors and of the background passages' vectors (see
-    `retrieve.search.LanguageStats`), and each language's words with their vectors (float16; see
-    `retrieve.glossary.CorpusGlossary`)."""
+    `retrieve.search.LanguageStats`), each language's words with their vectors (float16; see
+    `retrieve.glossary.CorpusGlossary`), and each probe question's best similarity to the chunks
+    (`probe_baseline`)."""
     stats: dict[str, np.ndarray] = {f"background_{lang}_mean": v.astype(np.float64).mean(axis=0) for lang, v in background.items() if len(v)}
+    means = {lang: stats[f"background_{lang}_mean"].astype(np.float32) for lang in background if f"background_{lang}_mean" in stats}
+    languages = [c.language for c in chunks]
+    for lang, qvecs in (probes or {}).items():
+        if len(qvecs) and len(chunks):
+            stats[f"probe_{lang}_best"] = probe_baseline(np.asarray(qvecs, np.float32), vectors, languages, means)
     for lang, (words, vecs) in (lexicon or {}).items():
         stats[f"lexicon_{lang}_words"] = np.array(words, dtype=str)
         stats[f"lexicon_{lang}_vectors"] = np.asarray(vecs, dtype=np.float16)
@@ -552,6 +567,21 @@ def save_language_stats(
             stats[f"{lang}_mean"] = vectors[rows].astype(np.float64).mean(axis=0)
     with path.open("wb") as f:
         np.savez(f, **stats)
+
+
+def probe_baseline(queries: np.ndarray, vectors: np.ndarray, languages: Sequence[str], means: dict[str, np.ndarray]) -> np.ndarray:
+    """Each probe question's best similarity to a corpus's chunks, as the refusal rule compares a
+    question's best passage: with the question's language gap to each chunk's language added
+    (`retrieve.search.LanguageStats.language_gap`; none without background means)."""
+    sims = queries @ np.asarray(vectors, np.float32).T
+    if means:
+        to_mean = {lang: queries @ m for lang, m in means.items()}
+        own = np.max(np.stack(list(to_mean.values())), axis=0)
+        for lang, closeness in to_mean.items():
+            cols = np.array([x == lang for x in languages])
+            if cols.any():
+                sims[:, cols] += (own - closeness)[:, None]
+    return sims.max(axis=1).astype(np.float64)
 
 
 def rollback(index_dir: Path) -> str:

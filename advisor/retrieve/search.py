@@ -66,6 +66,7 @@ class LanguageStats:
 
     def __init__(self, path: Path, counts: dict[str, int], source: str) -> None:
         self.background: dict[str, np.ndarray] = {}
+        self.chance: dict[str, float] = {}  # per question language: the probe questions' median best similarity
         corpus: dict[str, np.ndarray] = {}
         if path.exists():
             with np.load(path) as data:
@@ -74,6 +75,8 @@ class LanguageStats:
                         corpus[lang] = data[f"{lang}_mean"].astype(np.float32)
                     if f"background_{lang}_mean" in data:
                         self.background[lang] = data[f"background_{lang}_mean"].astype(np.float32)
+                    if f"probe_{lang}_best" in data:
+                        self.chance[lang] = float(np.median(data[f"probe_{lang}_best"]))
         # One kind of mean for all languages, or the scales differ: the corpus's own only when
         # every language it holds has MIN_CENTRING_CHUNKS chunks (a mean of a handful of chunks is
         # the mean of their topic, not of the language).
@@ -100,6 +103,11 @@ class LanguageStats:
             return 0.0
         own = max(float(qvec @ m) for m in self.background.values())
         return own - float(qvec @ self.background[lang])
+
+    def own_language(self, qvec: np.ndarray) -> str | None:
+        """The language whose background passages the query is closest to: its language as the model
+        sees it (None without background means)."""
+        return max(self.background, key=lambda lang: float(qvec @ self.background[lang])) if self.background else None
 
 
 class Searcher:
@@ -202,12 +210,24 @@ class Searcher:
 
     def comparable_similarity(self, hit: Hit, qvec: np.ndarray) -> float:
         """A hit's similarity to the question as asked, on one scale for both languages: the
-        question's language gap to the hit's language is added (`LanguageStats.language_gap`).
-        The refusal rule compares this with its threshold."""
+        question's language gap to the hit's language is added (`LanguageStats.language_gap`), and
+        the corpus's chance similarity is taken into account (`chance_shift`). The refusal rule
+        compares this with its threshold."""
         sim = hit.dense_similarity or 0.0
-        if not self.settings.refusal_language_gap:
-            return sim
-        return sim + self.language_stats.language_gap(qvec, hit.chunk.language)
+        if self.settings.refusal_language_gap:
+            sim += self.language_stats.language_gap(qvec, hit.chunk.language)
+        return sim - self.chance_shift(qvec)
+
+    def chance_shift(self, qvec: np.ndarray) -> float:
+        """How far this corpus's chance similarity for the query's language lies above the level the
+        refusal rule is set for (`refusal_chance_baseline`); 0 when the build did not measure it."""
+        s = self.settings
+        measured_alike = s.refusal_chance_baseline and getattr(self.embedder, "name", "") == s.refusal_chance_model
+        lang = self.language_stats.own_language(qvec) if measured_alike else None
+        if lang is None or lang not in self.language_stats.chance:
+            return 0.0
+        reference = s.refusal_chance_reference_nl if lang == "nl" else s.refusal_chance_reference_en
+        return self.language_stats.chance[lang] - reference if reference else 0.0
 
     def keyword(self, query: str, k: int) -> list[tuple[int, float, float]]:
         return [(h.index, h.score, h.coverage) for h in self.bm25.search(self.glossary.query_terms(query), k)]
