@@ -279,3 +279,29 @@ def test_the_desk_shows_the_glossaries_and_applies_a_proposed_one_with_the_rule(
     assert "Voorgesteld: glossary" in calibration_html(result, "nl")
     kept = {**result, "glossary": {"current": "builtin", "proposed": "builtin", "tried": tried}}
     assert proposal(kept) is None and "does best or as well" in calibration_html(kept, "en")
+
+
+def test_the_maintainer_sees_the_corpus_chance_level_and_how_far_it_moves_the_rule(indexed: Advisor, tmp_path: Path) -> None:
+    from advisor.tools.calibrate import format_text, run_calibration
+    from advisor.web.maintenance import calibration_html
+
+    questions, _ = questions_for(_write(tmp_path / "q.yaml", QUESTIONS))
+    searcher = indexed.reader.searcher()
+    chance = searcher.language_stats.chance
+    assert set(chance) == {"nl", "en"}
+    # the rule set at a chance level 0.02 above this corpus's Dutch one, for this model
+    moved = Advisor(
+        indexed.settings.model_copy(update={"refusal_chance_reference_nl": chance["nl"] + 0.02, "refusal_chance_model": indexed.embedder.name}),
+        indexed.embedder,
+    )
+    cal = run_calibration(moved, questions)
+    assert cal.index["chance"] == {lang: round(v, 4) for lang, v in chance.items()}
+    assert cal.index["chance_shift"]["nl"] == pytest.approx(-0.02, abs=1e-4)
+    report = format_text(cal)
+    assert f"nl {chance['nl']:.3f} (+0.020 to every similarity the rule judges)" in report
+    shown = calibration_html(cal.to_json(), "en")
+    assert "Chance level" in shown and f"nl {chance['nl']:.3f} (+0.020)" in shown
+    assert "Toevalsniveau" in calibration_html(cal.to_json(), "nl")
+    # with the rule's own model unknown to this build's embedder, nothing moves and nothing is claimed
+    plain = run_calibration(indexed, questions)
+    assert plain.index["chance_shift"] == {} and "to every similarity" not in format_text(plain)

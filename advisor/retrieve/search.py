@@ -221,13 +221,18 @@ class Searcher:
     def chance_shift(self, qvec: np.ndarray) -> float:
         """How far this corpus's chance similarity for the query's language lies above the level the
         refusal rule is set for (`refusal_chance_baseline`); 0 when the build did not measure it."""
+        lang = self.language_stats.own_language(qvec)
+        return self.chance_shifts().get(lang, 0.0) if lang else 0.0
+
+    def chance_shifts(self) -> dict[str, float]:
+        """Per question language, how far this corpus's chance similarity lies above the level the
+        refusal rule is set for; empty when the rule does not move (switched off, another model, a
+        build that did not measure it). `advisor calibrate` shows it to the maintainer."""
         s = self.settings
-        measured_alike = s.refusal_chance_baseline and getattr(self.embedder, "name", "") == s.refusal_chance_model
-        lang = self.language_stats.own_language(qvec) if measured_alike else None
-        if lang is None or lang not in self.language_stats.chance:
-            return 0.0
-        reference = s.refusal_chance_reference_nl if lang == "nl" else s.refusal_chance_reference_en
-        return self.language_stats.chance[lang] - reference if reference else 0.0
+        if not (s.refusal_chance_baseline and getattr(self.embedder, "name", "") == s.refusal_chance_model):
+            return {}
+        references = {"nl": s.refusal_chance_reference_nl, "en": s.refusal_chance_reference_en}
+        return {lang: level - references[lang] for lang, level in self.language_stats.chance.items() if references.get(lang)}
 
     def keyword(self, query: str, k: int) -> list[tuple[int, float, float]]:
         return [(h.index, h.score, h.coverage) for h in self.bm25.search(self.glossary.query_terms(query), k)]

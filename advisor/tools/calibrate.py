@@ -522,7 +522,11 @@ def run_calibration(
     searcher = advisor.reader.searcher()
     info = searcher.info
     cal = calibrate_evidence(evidence, decider(advisor), rule, source=source, builtin=builtin, indexed=set(info.get("manifest", {})))
-    cal.index = {"build": searcher.build_id, "documents": info.get("documents"), "chunks": info.get("chunks"), "model": info.get("model")}
+    cal.index = {
+        "build": searcher.build_id, "documents": info.get("documents"), "chunks": info.get("chunks"), "model": info.get("model"),
+        "chance": {lang: round(v, 4) for lang, v in searcher.language_stats.chance.items()},
+        "chance_shift": {lang: round(v, 4) for lang, v in searcher.chance_shifts().items()},
+    }
     cal.glossaries, cal.glossary = tried, chosen
     return cal
 
@@ -534,6 +538,22 @@ def _f(v: float | None) -> str:
     return "-" if v is None else f"{v:.3f}"
 
 
+def _chance_lines(index: dict[str, Any]) -> list[str]:
+    """How close unrelated questions come to this corpus, and how far that moves the rule."""
+    chance, shift = index.get("chance") or {}, index.get("chance_shift") or {}
+    if not chance:
+        return []
+    def moved(lang: str) -> str:
+        if lang not in shift:
+            return ""
+        if abs(shift[lang]) < 0.0005:
+            return " (the level the rule is set at)"
+        return f" ({-shift[lang]:+.3f} to every similarity the rule judges)"
+
+    parts = [f"{lang} {level:.3f}{moved(lang)}" for lang, level in sorted(chance.items())]
+    return [f"Chance level (how close unrelated probe questions come to these passages): {', '.join(parts)}."]
+
+
 def format_text(cal: Calibration) -> str:
     """The report `advisor calibrate` prints."""
     n_ref = len(cal.evidence) - cal.answerable
@@ -541,6 +561,7 @@ def format_text(cal: Calibration) -> str:
         f"Calibrating the refusal rule on {len(cal.evidence)} questions from {cal.source}: {cal.answerable} to answer, "
         f"{n_ref} to refuse{' (built-in off-topic questions)' if cal.builtin_offtopic else ''}.",
         f"Index: build {cal.index.get('build')}, {cal.index.get('documents')} documents, {cal.index.get('chunks')} chunks.",
+        *_chance_lines(cal.index),
         "",
     ]
     head = ["rule", "threshold", "floor", "keyword", "refusal P", "refusal R", "answered", "recall@5"]

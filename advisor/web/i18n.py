@@ -163,6 +163,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "calibrate_failed": "De kalibratie is mislukt: {error}",
         "calibrate_finished": "Kalibratie klaar. Er is nog niets gewijzigd.",
         "calib_questions": "{total} vragen uit {file}: {answerable} om te beantwoorden, {refusal} om te weigeren.",
+        "calib_chance": (
+            "Toevalsniveau (hoe dicht vragen zonder verband bij deze passages komen): {levels}. Tussen haakjes: hoeveel "
+            "de weigerregel daardoor bij elke gelijkenis optelt."
+        ),
         "calib_rule": "Regel",
         "calib_current": "huidig",
         "calib_proposed": "voorgesteld",
@@ -286,6 +290,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "calibrate_failed": "The calibration failed: {error}",
         "calibrate_finished": "Calibration finished. Nothing has been changed yet.",
         "calib_questions": "{total} questions from {file}: {answerable} to answer, {refusal} to refuse.",
+        "calib_chance": (
+            "Chance level (how close unrelated questions come to these passages): {levels}. In brackets: what the "
+            "refusal rule adds to every similarity because of it."
+        ),
         "calib_rule": "Rule",
         "calib_current": "current",
         "calib_proposed": "proposed",

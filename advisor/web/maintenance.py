@@ -479,6 +479,14 @@ def calibration_html(result: dict[str, Any] | None, language: str | None = None)
         return ""
     q = result.get("questions", {})
     parts = [f"<p>{html.escape(text('calib_questions', language, total=q.get('total', 0), answerable=q.get('answerable', 0), refusal=q.get('refusal', 0), file=Path(str(q.get('file', ''))).name))}</p>"]
+    chance = result.get("index", {}).get("chance") or {}
+    if chance:
+        shift = result.get("index", {}).get("chance_shift") or {}
+        levels = ", ".join(
+            f"{lang} {float(v):.3f}" + (f" ({-float(shift[lang]):+.3f})" if abs(float(shift.get(lang, 0.0))) >= 0.0005 else "")
+            for lang, v in sorted(chance.items())
+        )
+        parts.append(f"<p>{html.escape(text('calib_chance', language, levels=levels))}</p>")
     head = "".join(f"<th>{html.escape(text(f'calib_{k}', language))}</th>" for k in ("rule", *RULE_SETTINGS, *CALIBRATION_FIGURES))
     rows = []
     for which in ("current", "proposed"):
