@@ -678,3 +678,35 @@ def test_one_citation_number_stands_for_a_section_on_one_page_and_quotes_its_chu
     )
     for p in ans.points:  # every point is verbatim text of the passage its number stands for
         assert p.text in ans.citations[p.citations[0] - 1].text
+
+
+def test_a_sentence_between_two_quoted_ones_is_quoted_too_so_the_passage_reads_as_written() -> None:
+    from advisor.answer.compose import ComposeOptions
+
+    text = (
+        "Two views compete on trust and contracts. The first view treats them as substitutes for each other. "
+        "The second view treats them as complements. Detailed contracts are easier to agree between partners who trust each other."
+    )
+    chunk = Chunk("c1", "a.md", "A", "en", "Substitutes or complements", None, 0, text, role="research")
+    sentences = [
+        "Two views compete on trust and contracts.",
+        "The first view treats them as substitutes for each other.",
+        "The second view treats them as complements.",
+        "Detailed contracts are easier to agree between partners who trust each other.",
+    ]
+    # the first two and the last fit the question; the linking third does not, by far
+    # ("Trust, in turn, ..." would have brought it along as its antecedent: tests/test_structure.py)
+    vecs = {sentences[0]: [0.99, 0.141], sentences[1]: [0.98, 0.199], sentences[2]: [0.5, 0.866], sentences[3]: [0.97, 0.243]}
+
+    def vectorize(ts: Sequence[str]) -> np.ndarray:
+        return np.stack([np.array(next(v for k, v in vecs.items() if t.endswith(k)), np.float32) for t in ts])
+
+    def ask(bridge: int) -> list[str]:
+        ans = compose("Are trust and contracts substitutes or complements?", "en", Q2, [Hit(chunk, 1.0, dense_similarity=0.9)], vectorize,
+                      refusal_threshold=0.5, intent="research", options=ComposeOptions(bridge_sentences=bridge))
+        return [p.text for p in ans.points]
+
+    assert not any("The second view" in p for p in ask(0))
+    bridged = ask(2)
+    assert any(p.endswith("The second view treats them as complements.") for p in bridged)
+    assert " ".join(bridged).index("first view") < " ".join(bridged).index("second view") < " ".join(bridged).index("Detailed contracts")

@@ -255,6 +255,7 @@ class ComposeOptions:
     parent_details: int = 2  # further sentences of the step the question found, under that step
     chunk_weight: float = 0.3  # share of a section's score from its best chunk (with its heading) rather than its sentences
     repeat_margin: float = 0.05  # a follow-up's answer starts from a section the last answer gave only when it fits this much better
+    bridge_sentences: int = 2  # of a paragraph section, up to this many sentences between two picked ones are quoted too
 
 
 # The frame says what the section gives: the question's own frame only over a section that gives
@@ -310,8 +311,9 @@ def _same_point(a: str, b: str) -> bool:
     return a in b or b in a
 
 
-def _pick(sec: _Section, limit_list: int, limit_sentences: int, margin: float, list_sentences: int = 0) -> list[int]:
-    """Indices of the section's candidates that become points, in reading order."""
+def _pick(sec: _Section, limit_list: int, limit_sentences: int, margin: float, list_sentences: int = 0, bridge: int = 0) -> list[int]:
+    """Indices of the section's candidates that become points, in reading order; of a paragraph
+    section, up to `bridge` sentences between two picked ones join them."""
     n = len(sec.candidates)
     if sec.is_list:
         listed = [j for j in range(n) if sec.candidates[j].kind != "sentence"]
@@ -331,6 +333,14 @@ def _pick(sec: _Section, limit_list: int, limit_sentences: int, margin: float, l
         text = sec.candidates[j].text
         if not any(_same_point(text, sec.candidates[c].text) for c in chosen):
             chosen.append(j)
+    # A sentence or two between two quoted ones is quoted too: the passage then reads as written,
+    # with the sentence that links them ("The second view treats them as complements.").
+    picked = sorted(chosen)
+    for a, b in zip(picked, picked[1:]):
+        if 1 < b - a <= bridge + 1:
+            for j in range(a + 1, b):
+                if not any(_same_point(sec.candidates[j].text, sec.candidates[c].text) for c in chosen):
+                    chosen.append(j)
     return sorted(chosen)
 
 
@@ -650,7 +660,7 @@ def _answer(
             shown_name = cand.name if bold or not cand.text.startswith(cand.name) else ""  # a heading's name is content: kept
             lines.append(_point_line(p, shown_name, number, marker, joined))
 
-    picked = _pick(first, opts.max_steps, opts.max_points, opts.sentence_margin, opts.list_sentences)
+    picked = _pick(first, opts.max_steps, opts.max_points, opts.sentence_margin, opts.list_sentences, opts.bridge_sentences)
     lead_n = numbers.cite(first.candidates[picked[0]].chunk)
     # A list of mistakes or pitfalls answers what to do only as what to avoid: framed so, and not
     # numbered as if its items were steps.

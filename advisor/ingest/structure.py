@@ -73,9 +73,9 @@ _REFERS_BACK = re.compile(
 )
 
 # A pronominal adverb among the first words refers back as well: "Een ambitieus doel heeft daarbij een
-# extra functie." (with what?). A conclusion ("Betrek daarom ...", "The board therefore ...") stands.
+# extra functie." (with what?), "Trust, in turn, makes ..." (in turn to what?). A conclusion ("Betrek daarom ...", "The board therefore ...") stands.
 _REFERS_BACK_EARLY = re.compile(
-    r"^(?:[\w'’-]+,?\s+){1,4}(daar(bij|mee|door|voor|na|in|op|uit|aan|over|naast)|hier(bij|mee|door|voor|in|op|uit|aan|over)|bovendien)\b",
+    r"^(?:[\w'’-]+,?\s+){1,4}(daar(bij|mee|door|voor|na|in|op|uit|aan|over|naast)|hier(bij|mee|door|voor|in|op|uit|aan|over)|bovendien|in turn)\b",
     re.IGNORECASE,
 )
 
