@@ -358,3 +358,20 @@ def test_missing_backend_package_gives_a_notice(settings: Settings, monkeypatch:
     gen, notice = make_generator(settings.model_copy(update={"llm_backend": "openai"}), advisor=None)  # type: ignore[arg-type]
     assert gen is None
     assert "pip install 'alliance-advisor[llm]'" in notice
+
+
+def test_a_streamed_draft_never_shows_a_passage_marker_and_then_takes_it_back(base: Advisor, llm_settings: Settings) -> None:
+    # A small model echoes the passage markers; streamed token by token, "<<<PASSAGE-..." used to
+    # show until its ">>>" arrived and the marker was stripped: the text on screen shrank.
+    from advisor.answer.llm.prompts import stream_preview
+
+    assert stream_preview("Vertrouwen groeit <<<PASS") == "Vertrouwen groeit"
+    assert stream_preview("Vertrouwen groeit <<<PASSAGE-ab12 n=1>>> door afspraken") == "Vertrouwen groeit  door afspraken"
+    assert stream_preview("Vertrouwen groeit <") == "Vertrouwen groeit"
+    q = "Hoe groeit vertrouwen tussen partners?"
+    n = passage_number(base, q, SUPPORTED)
+    gen = generator_for(base, llm_settings, fake_model(f"<<<PASSAGE-x n={n}>>> {SUPPORTED[:-1]} [{n}]. <<<END-x>>>"))
+    partial = [t for t, a in gen.stream(q) if a is None]
+    assert len(partial) > 10
+    assert all(b.startswith(a) and len(b) > len(a) for a, b in zip(partial, partial[1:], strict=False)), partial
+    assert not any("<" in t for t in partial)

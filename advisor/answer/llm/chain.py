@@ -27,7 +27,7 @@ from advisor.answer.llm.prompts import (
     first_line_question,
     frame_passages,
     sanitize_output,
-    strip_delimiters,
+    stream_preview,
 )
 from advisor.core.text import words
 from advisor.core.types import Answer, Citation, Hit, Language
@@ -235,8 +235,9 @@ class Generator:
         shown = ""
         for token in self._draft.stream(framed.prompt_values(), config):
             draft += token or ""
-            preview = strip_delimiters(draft).strip()
-            if preview and preview != shown:
+            preview = stream_preview(draft)
+            # the text on screen only grows: a preview that would take back what was shown waits
+            if preview.startswith(shown) and len(preview) > len(shown):
                 shown = preview
                 yield Step(preview, None)
         answer = self.finalize(Drafted(framed, draft))

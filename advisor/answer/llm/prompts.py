@@ -81,6 +81,18 @@ def strip_delimiters(text: str) -> str:
     return DELIMITER.sub("", text)
 
 
+def stream_preview(draft: str) -> str:
+    """What a reader sees of a draft still streaming: delimiters removed, and one still arriving
+    ("<<<PASSAGE-..." before its ">>>") held back, so that it never shows and is then taken away."""
+    text = strip_delimiters(draft)
+    start = text.rfind("<")
+    if start != -1 and ">" not in text[start:] and len(text) - start <= 90:
+        text = text[:start]
+        while text.endswith("<"):
+            text = text[:-1]
+    return text.strip()
+
+
 def sanitize_output(text: str, nonce: str, instructions: Sequence[str]) -> str:
     """Remove echoed delimiters and any sentence that repeats our instructions to the model."""
     text = strip_delimiters(text)
