@@ -291,7 +291,7 @@ def test_the_maintainer_sees_the_corpus_chance_level_and_how_far_it_moves_the_ru
     assert set(chance) == {"nl", "en"}
     # the rule set at a chance level 0.02 above this corpus's Dutch one, for this model
     moved = Advisor(
-        indexed.settings.model_copy(update={"refusal_chance_reference_nl": chance["nl"] + 0.02, "refusal_chance_model": indexed.embedder.name}),
+        indexed.settings.model_copy(update={"refusal_chance_reference_nl": chance["nl"] + 0.02, "refusal_chance_model": indexed.embedder.name, "refusal_chance_weight": 1.0}),
         indexed.embedder,
     )
     cal = run_calibration(moved, questions)

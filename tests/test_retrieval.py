@@ -152,7 +152,10 @@ def test_the_refusal_rule_judges_a_passage_against_the_corpus_chance_similarity(
     for reference in (chance[lang] - 0.05, chance[lang] + 0.05):
         field = f"refusal_chance_reference_{lang}"
         on = Searcher(settings.model_copy(update={field: reference, "refusal_chance_model": fake_embedder.name}), searcher.build_id, fake_embedder)
-        assert on.comparable_similarity(hit, qvec) == pytest.approx(plain - (chance[lang] - reference), abs=1e-6)
+        assert on.comparable_similarity(hit, qvec) == pytest.approx(plain - settings.refusal_chance_weight * (chance[lang] - reference), abs=1e-6)
+        whole = Searcher(settings.model_copy(update={field: reference, "refusal_chance_model": fake_embedder.name, "refusal_chance_weight": 1.0}),
+                         searcher.build_id, fake_embedder)
+        assert whole.comparable_similarity(hit, qvec) == pytest.approx(plain - (chance[lang] - reference), abs=1e-6)
         # levels measured with another model say nothing about this one's similarities
         other = Searcher(settings.model_copy(update={field: reference}), searcher.build_id, fake_embedder)
         assert other.comparable_similarity(hit, qvec) == pytest.approx(plain, abs=1e-6)

@@ -99,11 +99,16 @@ def _refused_share(advisor: Any, questions: list[Question]) -> tuple[float, list
     return (len(questions) - len(answered)) / len(questions), answered
 
 
-# On the five Dutch documents one English question of five (e2-2) used to be refused: its best
-# passage, put on the question's scale by the language gap, came to 0.848 against the threshold
-# 0.8525. The rule now judges it against the small corpus's own chance similarity
-# (`refusal_chance_baseline`), which lies lower than the shipped corpus's (docs/eval/README.md).
-@pytest.mark.parametrize("fixture", ["one_dutch", "five_dutch"])
+# Issue #13 is open on this case: on the five Dutch documents one English question of five (e2-2)
+# is refused. Its best passage, put on the question's scale by the language gap and moved by half
+# the small corpus's lower chance level (`refusal_chance_weight` 0.5), stays under the threshold
+# 0.8525; moved by the whole difference it was answered, but so were a pea-soup recipe and two
+# other off-topic questions on such corpora (docs/eval/README.md). strict: the day it passes, this
+# marker must go.
+FIVE_DUTCH_OPEN = pytest.mark.xfail(strict=True, reason="issue #13: 4 of 5 English questions answered on five Dutch documents")
+
+
+@pytest.mark.parametrize("fixture", ["one_dutch", pytest.param("five_dutch", marks=FIVE_DUTCH_OPEN)])
 def test_english_questions_on_dutch_text_are_answered_from_it(fixture: str, request: pytest.FixtureRequest) -> None:
     advisor = request.getfixturevalue(fixture)
     questions = _questions_on(ONE_DUTCH if fixture == "one_dutch" else FIVE_DUTCH, "en")

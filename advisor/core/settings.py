@@ -166,6 +166,14 @@ class Settings(BaseSettings):
     refusal_chance_reference_en: float = Field(
         0.8085, description="The chance level (see refusal_chance_baseline) of English questions that the refusal rule is set for: the shipped corpus's."
     )
+    refusal_chance_weight: float = Field(
+        0.5,
+        description=(
+            "How much of the difference in chance level (see refusal_chance_baseline) moves the rule. An unrelated "
+            "question's best passage falls with the chance level, an answerable one's hardly: half keeps the rule "
+            "between the two (on one-document corpora the whole difference let a stew recipe through)."
+        ),
+    )
     refusal_chance_model: str = Field(
         "multilingual-e5-small",
         description=(

@@ -225,14 +225,15 @@ class Searcher:
         return self.chance_shifts().get(lang, 0.0) if lang else 0.0
 
     def chance_shifts(self) -> dict[str, float]:
-        """Per question language, how far this corpus's chance similarity lies above the level the
-        refusal rule is set for; empty when the rule does not move (switched off, another model, a
+        """Per question language, how far the rule moves: `refusal_chance_weight` times how far this
+        corpus's chance similarity lies above the level the rule is set for; empty when it does not move (switched off, another model, a
         build that did not measure it). `advisor calibrate` shows it to the maintainer."""
         s = self.settings
         if not (s.refusal_chance_baseline and getattr(self.embedder, "name", "") == s.refusal_chance_model):
             return {}
         references = {"nl": s.refusal_chance_reference_nl, "en": s.refusal_chance_reference_en}
-        return {lang: level - references[lang] for lang, level in self.language_stats.chance.items() if references.get(lang)}
+        weight = s.refusal_chance_weight
+        return {lang: weight * (level - references[lang]) for lang, level in self.language_stats.chance.items() if references.get(lang)}
 
     def keyword(self, query: str, k: int) -> list[tuple[int, float, float]]:
         return [(h.index, h.score, h.coverage) for h in self.bm25.search(self.glossary.query_terms(query), k)]
