@@ -381,7 +381,7 @@ def _embed(
     vectors = cached.embed_documents([c.embed_text for c in chunks], progress=_counting(notify, "embedding", len(chunks)))
     embedded, from_cache = cached.embedded, cached.cached  # the chunks' (the report counts chunks)
     background = _background_vectors(settings, inner, notify)
-    probes = _background_vectors(settings, inner, notify, probe_questions(), "probes")
+    probes = _background_vectors(settings, inner, notify, probe_questions(), "probes", inner.embed_queries)
     lexicon = _lexicon_vectors(chunks, cached, notify)
     return Embedded(vectors, inner, cache, embedded, from_cache, time.perf_counter() - t, background, lexicon, probes)
 
@@ -407,12 +407,17 @@ def _counting(notify: Progress, stage: str, total: int) -> Callable[[int], None]
 
 
 def _background_vectors(
-    settings: Settings, embedder: Embedder, notify: Progress, texts: dict[str, tuple[str, ...]] | None = None, kind: str = "background"
+    settings: Settings,
+    embedder: Embedder,
+    notify: Progress,
+    texts: dict[str, tuple[str, ...]] | None = None,
+    kind: str = "background",
+    embed: Callable[[list[str]], Any] | None = None,
 ) -> dict[str, np.ndarray]:
     """The background passages' vectors, for the build's language statistics (see
-    `save_language_stats`), or (kind "probes") the probe questions' query vectors: embedded once
-    per model and runtime and kept in the models folder, so that a full build or a fresh index
-    folder does not embed them again."""
+    `save_language_stats`), or other texts of a `kind` with their own `embed` (the probe questions,
+    as queries): embedded once per model and runtime and kept in the models folder, so that a full
+    build or a fresh index folder does not embed them again."""
     passages = texts if texts is not None else background_passages()
     digest = hashlib.sha256(json.dumps(passages, sort_keys=True).encode()).hexdigest()[:12]
     tag = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{embedder.name}-{getattr(embedder, 'runtime', '')}")
@@ -421,7 +426,7 @@ def _background_vectors(
         return {lang: data[lang] for lang in passages}
     total = sum(len(t) for t in passages.values())
     notify(kind, 0, total)
-    embed = embedder.embed_queries if kind == "probes" else embedder.embed_documents
+    embed = embed or embedder.embed_documents
     out: dict[str, np.ndarray] = {}
     for lang, items in passages.items():
         out[lang] = np.asarray(embed(list(items)), dtype=np.float32)
