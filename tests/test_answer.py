@@ -605,6 +605,7 @@ def test_the_frame_says_what_the_section_gives_not_only_what_was_asked() -> None
     assert frame_for("how", "causes") == "what"  # "partnerkeuze criteria" did not ask why
     assert frame_for("signals", "checklist") == "signals"
     assert frame_for("what", "steps") == "what"
+    assert frame_for("avoid", "dos_donts") == "how"  # "What to avoid" only over a list of mistakes alone
     rates = Chunk("c1", "a.md", "A", "nl", "Hoe vaak allianties mislukken", None, 0,
                   "Dyer, Kale en Singh (2001) vatten de studies samen: 30 tot 70 procent van de allianties levert niet op wat werd verwacht.",
                   role="research")
@@ -710,3 +711,34 @@ def test_a_sentence_between_two_quoted_ones_is_quoted_too_so_the_passage_reads_a
     bridged = ask(2)
     assert any(p.endswith("The second view treats them as complements.") for p in bridged)
     assert " ".join(bridged).index("first view") < " ".join(bridged).index("second view") < " ".join(bridged).index("Detailed contracts")
+
+
+def test_a_key_term_is_covered_by_its_kind_in_the_other_language() -> None:
+    """An English question on Dutch passages names its key term in a word the passages cannot hold:
+    the kind's Dutch word covers it, whole words only, and an unrelated passage still does not."""
+    gezag = Chunk("c1", "a.md", "A", "nl", "S", None, 0, "Het gevolg is dat gezag in een netwerk verdiend moet worden.")
+    other = Chunk("c2", "b.md", "B", "nl", "S", None, 0, "Partners weten niet wie waarover beslist.")
+    question = "What competences does someone need to lead a network without any formal authority?"
+    assert key_terms(question) == ["authority"]
+    assert uncovered_terms(question, [Hit(gezag, 1.0, dense_similarity=0.9)]) == []
+    assert uncovered_terms(question, [Hit(other, 1.0, dense_similarity=0.9)]) == ["authority"]
+    assert uncovered_terms(question, [Hit(other, 1.0, dense_similarity=0.9)], known=lambda t: t == "gezag") == []
+    drempel = Chunk("c3", "c.md", "C", "en", "S", None, 0, "Above the threshold, the deal must be notified.")
+    assert uncovered_terms("Boven welke omzetdrempels moeten we melden?", [Hit(drempel, 1.0, dense_similarity=0.9)]) == []
+
+
+def test_a_document_ranks_by_fusion_or_by_its_centred_similarity_whichever_is_better() -> None:
+    """Fusion put an English article first for an English question on generic words; the Dutch
+    article its dense side ranks first (centred per language) is a first document too."""
+    from advisor.answer.compose import document_ranks
+
+    def hit(cid: str, source: str, lang: str, sim: float) -> Hit:
+        return Hit(Chunk(cid, source, source, lang, "S", None, 0, "Tekst."), 0.0, dense_similarity=sim)
+
+    hits = [hit("e1", "role.md", "en", 0.872), hit("n1", "sarcasme.md", "nl", 0.851), hit("e2", "norms.md", "en", 0.868), hit("n2", "topteam.md", "nl", 0.846)]
+    assert document_ranks(hits) == {"role.md": 0, "sarcasme.md": 1, "norms.md": 2, "topteam.md": 3}
+    # English passages score 0.03 higher for an English question whatever they say
+    ranks = document_ranks(hits, {"en": 0.030, "nl": 0.0})
+    assert ranks == {"role.md": 0, "sarcasme.md": 0, "norms.md": 2, "topteam.md": 1}
+    # with no language offsets, the raw similarity: nothing is ranked lower than fusion ranks it
+    assert all(document_ranks(hits, {})[d] <= r for d, r in document_ranks(hits).items())

@@ -305,3 +305,27 @@ def test_the_maintainer_sees_the_corpus_chance_level_and_how_far_it_moves_the_ru
     # with the rule's own model unknown to this build's embedder, nothing moves and nothing is claimed
     plain = run_calibration(indexed, questions)
     assert plain.index["chance_shift"] == {} and "to every similarity" not in format_text(plain)
+
+
+def test_a_rule_that_wins_one_question_is_not_proposed_and_the_maintainer_is_told() -> None:
+    """One off-topic question near the answerable ones: a higher threshold refuses it, and also one
+    answerable question below it (as many right as before), or at best one more right; neither
+    moves the rule. Two questions' gain does."""
+    current = Rule(0.85, 0.84, 0.25)
+    one = _evidence([(0.90, True), (0.91, True), (0.92, True), (0.86, False), (0.70, False), (0.72, False)])
+    cal = calibrate_evidence(one, _decide_with_coverage(), current)
+    assert cal.proposed == current and cal.changed == []
+    note = next(n for n in cal.notes if n.code == "small_gain")
+    assert note.values["gain"] == 1 and note.values["threshold"] > 0.86
+    two = _evidence([(0.90, True), (0.91, True), (0.92, True), (0.86, False), (0.865, False), (0.70, False)])
+    cal = calibrate_evidence(two, _decide_with_coverage(), current)
+    assert cal.proposed != current and cal.proposed.threshold > 0.865
+    assert not any(n.code == "small_gain" for n in cal.notes)
+
+
+def test_the_desk_words_the_small_gain_note_in_both_languages() -> None:
+    from advisor.web.i18n import text
+
+    values = {"gain": 1, "min": 2, "threshold": 0.87, "floor": 0.86, "coverage": 0.2}
+    assert "+1" in text("calib_note_small_gain", "en", **values) and "0.8700" in text("calib_note_small_gain", "en", **values)
+    assert "huidige regel blijft" in text("calib_note_small_gain", "nl", **values)

@@ -35,3 +35,10 @@ def test_cap_per_group_limits_one_document_and_fills_up() -> None:
     assert cap_per_group(items, lambda x: x[0], cap=2, limit=3) == [("d1", 1), ("d1", 2), ("d2", 4)]
     # too few other documents: capped items fill the remaining places, in order
     assert cap_per_group(items, lambda x: x[0], cap=1, limit=3) == [("d1", 1), ("d2", 4), ("d1", 2)]
+
+
+def test_better_places_takes_either_rankings_place() -> None:
+    from advisor.retrieve.fusion import better_places
+
+    assert better_places(["en", "nl", "x"], ["nl", "x"]) == {"en": 0, "nl": 0, "x": 1}
+    assert better_places(["a", "b"], []) == {"a": 0, "b": 1}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 
+import numpy as np
 import pytest
 
 from advisor.core.text import keyword_terms
@@ -136,3 +137,28 @@ def test_a_corpus_glossary_translates_a_word_into_the_nearest_word_of_the_other_
     # a Dutch question has no English words to go to in a Dutch-only corpus
     assert g.pairs_for("Hoe bouwen we vertrouwen op?") == ()
     assert CorpusGlossary({}, embed, 0.93).expansion("How do we build trust?") == "How do we build trust?"
+
+
+def test_coverage_within_reach_counts_only_the_words_a_language_can_match() -> None:
+    """An English question on a Dutch passage: the words only English passages hold do not count
+    against the Dutch one, its glossary-translated word does; a word no passage holds counts
+    against the question's own language only, as plain coverage would."""
+    chunks = [
+        Chunk("en1", "a.md", "A", "en", "", None, 0, "Leverage in negotiations can squeeze a small partner."),
+        Chunk("en2", "a.md", "A", "en", "", None, 1, "Board meetings need a clear agenda."),
+        Chunk("nl1", "b.md", "B", "nl", "", None, 0, "Een onderhandeling die de partner uitknijpt, schaadt het vertrouwen."),
+        Chunk("nl2", "b.md", "B", "nl", "", None, 1, "De stuurgroep vergadert elke maand."),
+    ]
+    bm = BM25Index.build(chunks)
+    languages = np.array([c.language for c in chunks])
+    groups = query_terms("leverage squeeze trust negotiations")  # "trust" -> "vertrouwen", "negotiations" -> "onderhandelingen"
+    _, plain = bm.score_all(groups)
+    within = bm.coverage_within_reach(groups, languages, "en")
+    assert plain[2] < within[2] == pytest.approx(1.0)  # all that Dutch can match: trust, negotiations
+    assert within[3] == 0.0
+    # nor does "trust" count against the English passages: here only Dutch text holds it ("vertrouwen")
+    assert plain[0] < within[0] == pytest.approx(1.0)
+    # a word no passage holds counts against the question's language only
+    unknown = query_terms("leverage squeeze trust pizza")
+    en, nl = bm.coverage_within_reach(unknown, languages, "en"), bm.coverage_within_reach(unknown, languages, "nl")
+    assert en[2] > nl[2] > 0 and en[0] < nl[0]

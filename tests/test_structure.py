@@ -94,6 +94,16 @@ def test_question_intent_in_both_languages_and_for_keyword_queries() -> None:
     assert question_intent("Why do alliances fail?") == "why"
     assert question_intent("Hoe weet ik of ons doel te vaag is?") == "signals"
     assert question_intent("How can I tell whether a partner is playing power games?") == "signals"
+    # checking whether something is so asks how to tell, in whichever words
+    assert question_intent("Hoe kan ik nagaan of het echt aan de cultuur ligt?") == "signals"
+    assert question_intent("Waar let ik op om te merken of het cynisme toeneemt?") == "signals"
+    # what not to do is a question of its own; how to prevent something is still how
+    assert question_intent("En wat moet ik vooral niet doen?") == "avoid"
+    assert question_intent("In welke valkuilen stappen mensen uit de lijn vaak?") == "avoid"
+    assert question_intent("Which traps should a new alliance manager watch out for?") == "avoid"
+    assert question_intent("What should we avoid in the first 100 days?") == "avoid"
+    assert question_intent("How do we avoid that the office becomes a bureaucracy?") == "how"
+    assert question_intent("Hoe voorkom ik dat wij-zij-denken de samenwerking ondermijnt?") == "how"
     assert question_intent("Wat zegt het onderzoek over succespercentages van allianties?") == "research"
     assert question_intent("What does research say about alliance functions?") == "research"
     assert question_intent("Welke vormen van governance zijn er voor netwerken?") == "options"
@@ -116,6 +126,7 @@ def test_role_fit_prefers_the_role_that_answers_the_intent() -> None:
     assert role_fit("how", "steps") > role_fit("how", "background") > role_fit("how", "example")
     assert role_fit("signals", "signals") > role_fit("signals", "steps")
     assert role_fit("signals", "checklist") > 0  # questions to ask yourself do tell
+    assert role_fit("avoid", "dos_donts") > role_fit("avoid", "steps")
     assert role_fit("why", "causes") > role_fit("why", "steps")
     assert role_fit("research", "references") < 0
 

@@ -25,6 +25,7 @@ import numpy as np
 from advisor.answer.points import Candidate, defect, section_candidates
 from advisor.core.types import Answer, AnswerPoint, Chunk, Citation, Hit, Language
 from advisor.ingest.structure import only_donts, without_number
+from advisor.retrieve.fusion import better_places
 from advisor.retrieve.intent import WEAK_ROLES, Intent, role_fit
 
 Vectorize = Callable[[Sequence[str]], np.ndarray]
@@ -174,6 +175,24 @@ _KIND_PARTS = (
     "vergunning", "threshold", "regulator", "regulation", "authority", "directive", "deductib",
 )
 _KIND_WORDS = frozenset({"wet", "wetten", "law", "laws", "act"})
+
+# The same kinds in the other language: an English question on Dutch passages (or the reverse)
+# names its key term in a word no passage can contain. "without any formal authority" is covered
+# by a passage on "gezag", a "threshold" by a "drempel". Whole words only (by their start), and
+# only words that name the kind and nothing else: "wet" (law) is left out, it starts "weten".
+_KIND_TRANSLATIONS: tuple[tuple[str, ...], ...] = (
+    ("authorit", "autoriteit", "gezag"),
+    ("regulator", "toezichthouder"),
+    ("threshold", "drempel"),
+    ("regulation", "verordening", "regelgeving"),
+    ("directive", "richtlijn"),
+    ("tax", "belasting"),
+    ("levy", "levies", "heffing"),
+    ("fine", "boete"),
+    ("penalt", "boete", "sanctie"),
+    ("licen", "permit", "vergunning"),
+    ("deductib", "aftrek"),
+)
 _WORD_AS_WRITTEN = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*", re.UNICODE)
 
 
@@ -201,11 +220,30 @@ def _stem_of(term: str) -> str:
     return low
 
 
+def _translations(term: str) -> list[str]:
+    """The other language's words for a key term's kind (`_KIND_TRANSLATIONS`): "authority" ->
+    "autoriteit", "gezag"; a compound names its kind inside it ("omzetdrempels" -> "threshold")."""
+    low = term.lower()
+    out: dict[str, None] = {}
+    for group in _KIND_TRANSLATIONS:
+        if any(low.startswith(w) or (len(w) > 6 and w in low) for w in group):
+            out.update((w, None) for w in group if not low.startswith(w) and w not in low)
+    return list(out)
+
+
 def uncovered_terms(question: str, hits: Sequence[Hit], known: Callable[[str], bool] | None = None) -> list[str]:
-    """Key terms of the question (`key_terms`) that no retrieved passage contains and, when `known`
-    tells, that the corpus never names (a CEO the corpus speaks of elsewhere is no gap)."""
+    """Key terms of the question (`key_terms`) that no retrieved passage contains, in the question's
+    words or its kind's in the other language (`_translations`), and, when `known` tells, that the
+    corpus never names (a CEO the corpus speaks of elsewhere is no gap)."""
     texts = " ".join(f"{h.chunk.title} {h.chunk.section} {h.chunk.text}" for h in hits).lower()
-    return [t for t in key_terms(question) if _stem_of(t) not in texts and not (known is not None and known(t))]
+
+    def named(term: str) -> bool:
+        if _stem_of(term) in texts or (known is not None and known(term)):
+            return True
+        other = _translations(term)
+        return any(re.search(rf"\b{re.escape(w)}", texts) for w in other) or (known is not None and any(known(w) for w in other))
+
+    return [t for t in key_terms(question) if not named(t)]
 
 
 # ---------------------------------------------------------------------------- the composer
@@ -256,6 +294,7 @@ class ComposeOptions:
     chunk_weight: float = 0.3  # share of a section's score from its best chunk (with its heading) rather than its sentences
     repeat_margin: float = 0.05  # a follow-up's answer starts from a section the last answer gave only when it fits this much better
     bridge_sentences: int = 2  # of a paragraph section, up to this many sentences between two picked ones are quoted too
+    similarity_document_rank: bool = True  # a document's place is the better of fusion's and its centred similarity's (`document_ranks`)
 
 
 # The frame says what the section gives: the question's own frame only over a section that gives
@@ -274,6 +313,8 @@ _FRAME_OF_ROLE = {"steps": "how", "dos_donts": "how", "signals": "signals", "res
 
 def frame_for(intent: Intent, role: str) -> str:
     """Which frame leads an answer to a question of `intent` from a section of `role`."""
+    if intent == "avoid":  # "What to avoid" stands over a list of mistakes only (`only_donts`); else as for how
+        intent = "how"
     if intent == "what" or role in FRAME_ROLES.get(intent, frozenset()):
         return intent
     return _FRAME_OF_ROLE.get(role, "what")
@@ -376,7 +417,7 @@ def compose(
     if not covered:
         near = is_near(hits, refusal_threshold, refusal_floor)
         return refusal(question, language, hits, retrieval_query, near=near, uncovered=uncovered)
-    sections = _sections(hits, section_of)
+    sections = _sections(hits, section_of, language_offsets if opts.similarity_document_rank else None)
     if not sections:
         return refusal(question, language, hits, retrieval_query, near=True)
     texts = [c.text for sec in sections for c in sec.candidates]
@@ -528,10 +569,31 @@ def _steps_of(
     return _Section((sec.key[0], parent), sec.rank, sec.doc_rank, chunks, candidates, True, sims, sec.score)
 
 
-def _sections(hits: Sequence[Hit], section_of: SectionOf | None) -> list[_Section]:
+def document_ranks(hits: Sequence[Hit], offsets: dict[str, float] | None = None) -> dict[str, int]:
+    """Each document's place among the hits' documents: its place in the hits' order or, with
+    `offsets` (`compose`'s language offsets), its place by its best passage's language-centred
+    similarity, whichever is better.
+
+    The hits' order is fusion's, and fusion's keyword side favours the question's language: an
+    English question's "alliance", "partner" and "manager" put an English article on the manager's
+    role first, where the dense side, centred per language, puts the Dutch article on sarcasm first.
+    Either ranking's first document is then a first document, and the sections' own fit decides
+    (measured in docs/eval/README.md, stop 25)."""
+    fused = list(dict.fromkeys(h.chunk.source for h in hits))
+    if offsets is None:
+        return {source: i for i, source in enumerate(fused)}
+    best: dict[str, float] = {}
+    for h in hits:
+        if h.dense_similarity is not None:
+            v = h.dense_similarity - offsets.get(h.chunk.language, 0.0)
+            best[h.chunk.source] = max(best.get(h.chunk.source, v), v)
+    return better_places(fused, sorted(best, key=lambda d: (-best[d], fused.index(d))))
+
+
+def _sections(hits: Sequence[Hit], section_of: SectionOf | None, offsets: dict[str, float] | None = None) -> list[_Section]:
     out: list[_Section] = []
     seen: set[tuple[str, str]] = set()
-    documents = list(dict.fromkeys(h.chunk.source for h in hits))
+    doc_rank = document_ranks(hits, offsets)
     for rank, h in enumerate(hits):
         key = h.chunk.section_key
         if key in seen:
@@ -542,7 +604,7 @@ def _sections(hits: Sequence[Hit], section_of: SectionOf | None) -> list[_Sectio
             chunks = [h.chunk]  # a passage the reader cannot place in a section stands for itself
         candidates, is_list = section_candidates(chunks)
         if candidates:
-            out.append(_Section(key, rank, documents.index(h.chunk.source), chunks, candidates, is_list))
+            out.append(_Section(key, rank, doc_rank[h.chunk.source], chunks, candidates, is_list))
     return out
 
 

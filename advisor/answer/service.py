@@ -181,7 +181,8 @@ class Extractive:
             language_offsets=offsets,
             known_term=searcher.knows,
             options=ComposeOptions(
-                max_steps=s.max_steps, max_points=s.max_points, sentence_margin=s.sentence_margin, chunk_weight=s.section_chunk_weight
+                max_steps=s.max_steps, max_points=s.max_points, sentence_margin=s.sentence_margin, chunk_weight=s.section_chunk_weight,
+                similarity_document_rank=s.dense_document_rank,
             ),
             # a section's best chunk weighs in its choice (section_chunk_weight)
             section_similarity=lambda key: searcher.section_similarity(key, q.avec, own_offsets),

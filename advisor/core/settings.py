@@ -128,6 +128,22 @@ class Settings(BaseSettings):
             "query's term weight (idf), so incidental matches cannot outvote dense retrieval."
         ),
     )
+    keyword_coverage_within_reach: bool = Field(
+        True,
+        description=(
+            "Judge keyword_min_coverage on the query words a chunk's language can match at all (the words "
+            "some chunk of that language holds, glossary translations included), so that an English question "
+            "lets Dutch passages vote too. Measured in docs/eval/README.md; False: the share of every word."
+        ),
+    )
+    dense_document_rank: bool = Field(
+        True,
+        description=(
+            "Order the retrieved documents by the better of each one's place in the fused ranking and in the "
+            "dense ranking (language-centred), and let the composer place them so (`compose.document_ranks`): "
+            "the keyword side favours the question's language."
+        ),
+    )
     language_debias: bool = Field(
         True, description="Rank dense hits by per-language z-score, so answers in the other language are found."
     )

@@ -88,6 +88,36 @@ class BM25Index:
                 matched[np.concatenate([self.postings[t][0] for t in known])] += weight
         return scores, matched / (total_weight or 1.0)
 
+    def coverage_within_reach(self, groups: Sequence[tuple[str, ...]], languages: np.ndarray, asked_in: str | None = None) -> np.ndarray:
+        """Each chunk's coverage of the query words its own language can match at all.
+
+        A chunk can only match a question word that some chunk of its language contains (itself
+        or a glossary translation). An English question on a Dutch passage matches "partner" and
+        the glossary's words, never "leverage" or "squeezing"; measured against every word (as
+        `score_all` does) no Dutch passage reaches the share at which fusion lets the keyword side
+        vote, and the English passages vote alone. Here a chunk's matched weight is divided by the
+        weight of the words its language holds, and of the words no chunk holds when the chunk is in
+        `asked_in`, the question's language (they are that language's words; without `asked_in` they
+        count against every chunk, as in `score_all`): a question in one language no longer sets the
+        other aside. (`languages`: each chunk's language, in build order.)"""
+        matched = np.zeros(self.n, dtype=np.float32)
+        codes, per_chunk = np.unique(languages, return_inverse=True)
+        reach = np.zeros(len(codes), dtype=np.float64)
+        for group in groups:
+            known = [t for t in group if t in self.postings]
+            if not known:  # a word no chunk holds counts against the chunks of the question's language
+                if asked_in is None:
+                    reach += self.idf(group[0])
+                else:
+                    reach[codes == asked_in] += self.idf(group[0])
+                continue
+            weight = max(self.idf(t) for t in known)
+            rows = np.concatenate([self.postings[t][0] for t in known])
+            matched[rows] += weight  # repeated rows add once (see `score_all`)
+            reach[np.unique(per_chunk[rows])] += weight
+        within = reach[per_chunk]
+        return np.where(within > 0, matched / np.maximum(within, 1e-9), 0.0).astype(np.float32)
+
     def search(self, groups: Sequence[tuple[str, ...]], k: int) -> list[KeywordHit]:
         """The k best chunks for a query given as term groups (see `score_all`)."""
         if not groups or not self.n:

@@ -43,3 +43,10 @@ def cap_per_group(items: Iterable[T], group: Callable[[T], Hashable], cap: int, 
         if len(kept) >= limit:
             return kept
     return (kept + overflow)[:limit]
+
+
+def better_places(primary: Sequence[K], secondary: Sequence[K]) -> dict[K, int]:
+    """Each item of `primary` at the better of its place there and its place in `secondary` (an
+    item `secondary` lacks keeps its primary place): either ranking's first is a first."""
+    second = {key: i for i, key in enumerate(secondary)}
+    return {key: min(i, second.get(key, i)) for i, key in enumerate(primary)}

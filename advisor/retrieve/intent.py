@@ -1,4 +1,4 @@
-"""What the person wants from a question: what to do, why, how to tell, what research says, which
+"""What the person wants from a question: what to do, what not to do, why, how to tell, what research says, which
 options, what something is. Rules on the question's words, in Dutch and English; short keyword
 queries ("vertrouwen topteam", "escalation ladder") count as asking what to do.
 
@@ -11,7 +11,7 @@ import re
 from typing import Literal
 
 
-Intent = Literal["how", "why", "signals", "research", "options", "what"]
+Intent = Literal["how", "avoid", "why", "signals", "research", "options", "what"]
 
 # "research" naming the kind of collaboration, not a source of knowledge
 _RESEARCH_AS_KIND = (
@@ -22,11 +22,19 @@ _RESEARCH_AS_KIND = (
 _PATTERNS: tuple[tuple[Intent, re.Pattern[str]], ...] = tuple(
     (intent, re.compile(pattern, re.IGNORECASE))
     for intent, pattern in (
+        # what not to do: the mistakes, traps and pitfalls ("Hoe voorkom ik ..." asks how, below)
+        (
+            "avoid",
+            r"\bwat (moet|moeten|kan|kun|zou|mag) (ik|je|u|we|wij) (vooral |beter |juist |zeker )?niet\b|\bwat (je |we )?(beter )?niet (moet|moeten|doen)\b|"
+            r"\bvalkuilen\b|\bwelke fouten\b|\bwat te vermijden\b|\bwat (moet|moeten|kan|kun) (ik|je|u|we|wij) vermijden\b|"
+            r"\bwhat (should|must|do|can) (i|we|you) (not do|avoid)\b|\bwhat (not to do|to avoid)\b|\b(which|what) (mistakes|pitfalls|traps)\b|\bpitfalls\b|\btraps\b|\bdon'?ts\b",
+        ),
         (
             "signals",
             r"\bhoe (weet|merk|zie|herken|meet) (ik|je|u|we|wij)|\bwaaraan (herken|zie|merk)|\baan welke signalen\b|\bwelke signalen\b|\bsymptom|\bherkennen\b|"
             r"\bhow (do|can|would|will) (i|we|you) (know|tell|recogni[sz]e|spot|see|measure)|\bwarning signs?\b|\bsigns? (of|that)\b|\bred flags?\b|"
-            r"\bhoe gezond\b|\bhow healthy\b|\bis (ons|het) doel te\b",
+            r"\bhoe gezond\b|\bhow healthy\b|\bis (ons|het) doel te\b|"
+            r"\bom te (horen|zien|merken|weten) of\b|\bnagaan of\b|\bto tell (whether|if)\b|\bwatch (out )?for\b|\blook out for\b",
         ),
         # research as what is known, not as the kind of work an alliance does ("a research
         # partnership", "onderzoekssamenwerking") or a verb ("wat moeten we onderzoeken")
@@ -49,6 +57,7 @@ _PATTERNS: tuple[tuple[Intent, re.Pattern[str]], ...] = tuple(
 # The roles that answer each intent, best first; a role outside the list is a weaker fit.
 PREFERRED_ROLES: dict[Intent, tuple[str, ...]] = {
     "how": ("steps", "dos_donts"),
+    "avoid": ("dos_donts", "signals"),
     "why": ("causes", "background", "research"),
     "signals": ("signals", "checklist", "dos_donts"),
     "research": ("research", "background"),

@@ -44,6 +44,7 @@ BAR = 0.85  # refusal precision and recall the gold evaluation holds the shipped
 MIN_ANSWERABLE = 20  # fewer answerable questions set a rule on too little
 MIN_REFUSALS = 10  # fewer questions to refuse: the same for the other side
 MAX_OVERLAP = 0.10  # share of (answerable, to-refuse) pairs the similarity orders wrongly
+MIN_GAIN = 2  # a proposed rule must decide at least this many more questions right than the current one
 COARSE_LEVELS = 16
 FINE_STEPS = 9
 COVERAGE_LEVELS = 6
@@ -66,7 +67,7 @@ class Rule:
         """The settings this rule writes; a rule without a floor writes the threshold as its floor (the same rule)."""
         return {
             "refusal_threshold": self.threshold,
-            "refusal_floor": self.threshold if self.floor is None else self.floor,
+            "refusal_floor": _floor(self),
             "refusal_keyword_coverage": self.keyword_coverage,
         }
 
@@ -104,7 +105,7 @@ class Figures:
 
     def key(self, rule: Rule) -> tuple[float, float, float]:
         p, r = self.refusal_precision or 0.0, self.refusal_recall or 0.0
-        gap = rule.threshold - (rule.threshold if rule.floor is None else rule.floor)
+        gap = rule.threshold - _floor(rule)
         return (round(min(p, r), 9), round(p + r, 9), -round(gap, 9))
 
 
@@ -304,7 +305,7 @@ def search(evidence: Sequence[Evidence], decide: Decide, current: Rule) -> tuple
     cov_levels = _levels(covs, COVERAGE_LEVELS, 0.1, 0.9, 2) or [current.keyword_coverage]
     consider(levels, levels, cov_levels)
     fine_t = _between(levels, best_rule.threshold, FINE_STEPS)
-    floor = best_rule.threshold if best_rule.floor is None else best_rule.floor
+    floor = _floor(best_rule)
     fine_f = _between(levels, floor, FINE_STEPS)
     fine_c = _between(cov_levels, best_rule.keyword_coverage, 5, 2) if len(cov_levels) > 1 else cov_levels
     consider(fine_t, fine_f, fine_c)
@@ -427,8 +428,22 @@ def calibrate_evidence(
     before = [decide(e, current) for e in evidence]
     after = [decide(e, proposed) for e in evidence]
     current_figures = figures(evidence, before)
+    held: Note | None = None
     if after == before:  # the same decision on every question: no change for nothing
         proposed, proposed_figures = current, current_figures
+    elif (gain := _right(evidence, after) - _right(evidence, before)) < MIN_GAIN:
+        # A rule that decides one question more right (or as many, balanced otherwise) is fit to
+        # that question, not evidence: calibrated on half B of the gold set (14 questions to
+        # refuse, one close to the threshold), such a rule refused 4 answerable English questions
+        # of half A, which the current rule answered (docs/eval/README.md, stop 25).
+        held = Note("small_gain", (
+            f"The best rule on these questions (threshold {proposed.threshold:.4f}, floor {_floor(proposed):.4f}, keyword "
+            f"coverage {proposed.keyword_coverage:.2f}) decides {gain:+d} question(s) right compared with the current rule: too "
+            f"few to move it (at least {MIN_GAIN}), so the current rule is kept. A rule moved for one question does not carry "
+            "over to other documents; add questions your users ask, then calibrate again."),
+            {"gain": gain, "min": MIN_GAIN, "threshold": proposed.threshold, "floor": _floor(proposed),
+             "coverage": proposed.keyword_coverage})
+        proposed, proposed_figures, after = current, current_figures, before
     changed = [
         {
             "id": e.question.id,
@@ -452,9 +467,18 @@ def calibrate_evidence(
         proposed=proposed,
         proposed_figures=proposed_figures,
         changed=changed,
-        notes=notes_for(evidence, proposed_figures, builtin, indexed),
+        notes=([held] if held else []) + notes_for(evidence, proposed_figures, builtin, indexed),
         grid=grid,
     )
+
+
+def _right(evidence: Sequence[Evidence], refused: Sequence[bool]) -> int:
+    """How many questions a rule decides right: answerable ones answered, the others refused."""
+    return sum(r != e.question.answerable for e, r in zip(evidence, refused, strict=True))
+
+
+def _floor(rule: Rule) -> float:
+    return rule.threshold if rule.floor is None else rule.floor
 
 
 def glossary_figures(glossary: str, evidence: Sequence[Evidence], decide: Decide, rule: Rule) -> GlossaryFigures:

@@ -232,6 +232,12 @@ MESSAGES: dict[str, dict[str, str]] = {
             "bestandsnamen (relatief aan de corpusmap) of herindexeer."
         ),
         "calib_note_no_expected": "{n} beantwoordbare vragen noemen geen verwacht document: ze tellen mee voor weigeren, niet voor recall@5.",
+        "calib_note_small_gain": (
+            "De beste regel op deze vragen (drempel {threshold:.4f}, vloer {floor:.4f}, trefwoorddekking {coverage:.2f}) "
+            "beslist {gain:+d} vraag/vragen goed vergeleken met de huidige regel: te weinig om hem te verzetten (minstens "
+            "{min}), dus de huidige regel blijft. Een regel die voor één vraag verschuift, houdt geen stand op andere "
+            "documenten; voeg vragen toe die uw gebruikers stellen en kalibreer opnieuw."
+        ),
         "calib_applied": "Toegepast: antwoorden gebruiken de nieuwe regel vanaf nu, en {path} bewaart hem voor de volgende start ({values}).",
         "calib_overridden": " Let op: {variables} in de omgeving van de server gaan bij de volgende start voor {path}; haal ze daar weg.",
         "calib_written_restart": "Geschreven naar {path} ({values}); herstart de app om de nieuwe regel te gebruiken.",
@@ -359,6 +365,12 @@ MESSAGES: dict[str, dict[str, str]] = {
             "to the corpus folder) or re-index."
         ),
         "calib_note_no_expected": "{n} answerable questions name no expected document: they count for refusal, not for recall@5.",
+        "calib_note_small_gain": (
+            "The best rule on these questions (threshold {threshold:.4f}, floor {floor:.4f}, keyword coverage {coverage:.2f}) "
+            "decides {gain:+d} question(s) right compared with the current rule: too few to move it (at least {min}), so the "
+            "current rule is kept. A rule moved for one question does not carry over to other documents; add questions your "
+            "users ask, then calibrate again."
+        ),
         "calib_applied": "Applied: answers use the new rule from now on, and {path} keeps it for the next start ({values}).",
         "calib_overridden": " Note: {variables} in the server's environment win over {path} at the next start; remove them there.",
         "calib_written_restart": "Written to {path} ({values}); restart the app to use the new rule.",
