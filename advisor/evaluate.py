@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from advisor.answer.compose import frame_language
-from advisor.answer.conversation import condense
 from advisor.answer.points import point_defect
 
 if TYPE_CHECKING:
@@ -294,7 +293,7 @@ def run_eval(
         t0 = time.perf_counter()
         ans = advisor.answer(q.question, list(q.history))
         seconds = time.perf_counter() - t0
-        hits = searcher.search(condense(q.question, list(q.history)), k=RANK_DEPTH)
+        hits = advisor.passages(q.question, list(q.history), k=RANK_DEPTH)  # the passages the answer step gets
         supported = (sum(p.supported for p in ans.points), len(ans.points)) if ans.backend != "extractive" else (0, 0)
         expected = expected_sections(q, section_texts)
         outcomes.append(

@@ -24,7 +24,7 @@ from advisor.answer.compose import TEXTS, ComposeOptions, compose
 from advisor.answer.conversation import History, condense, question_language, user_turns
 from advisor.core.types import Answer, Hit, Language
 from advisor.retrieve.intent import question_intent
-from advisor.retrieve.search import IndexReader
+from advisor.retrieve.search import Focus, IndexReader
 
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
@@ -127,7 +127,18 @@ class Extractive:
         return Query(question, given.history, question_language(question, given.history), query, qvec, svec, avec)
 
     def find(self, query: Query) -> Found:
-        return Found(query, self.advisor.retrieve(query.text, query.qvec, query.svec))
+        return Found(query, self.advisor.retrieve(query.text, query.qvec, query.svec, focus=self.focus(query)))
+
+    def focus(self, query: Query) -> Focus | None:
+        """A follow-up's own words, which choose among its documents' sections (`Focus`); None for a
+        question that stands alone."""
+        return Focus(query.question, query.avec) if query.avec is not query.qvec else None
+
+    def passages(self, question: str, history: History | None = None, k: int | None = None) -> list[Hit]:
+        """The passages the answer step gets for this question, as many as `k`: what the evaluation
+        measures retrieval on."""
+        query = self.embed_query(ChainInput(question.strip(), history))
+        return self.advisor.reader.search(query.text, k=k, qvec=query.qvec, svec=query.svec, focus=self.focus(query))
 
     def _conversation_key(self, question: str, history: History | None) -> tuple[str, tuple[str, ...]]:
         return question.strip(), tuple(user_turns(history))
@@ -245,8 +256,13 @@ class Advisor:
     def vectorize_sentences(self, texts: Sequence[str]) -> np.ndarray:
         return self._sentences.get_many(texts, self.embedder.embed_documents)
 
-    def retrieve(self, query: str, qvec: np.ndarray | None = None, svec: np.ndarray | None = None) -> list[Hit]:
-        return self.reader.search(query, qvec=qvec, svec=svec)
+    def retrieve(self, query: str, qvec: np.ndarray | None = None, svec: np.ndarray | None = None, focus: Focus | None = None) -> list[Hit]:
+        return self.reader.search(query, qvec=qvec, svec=svec, focus=focus)
+
+    def passages(self, question: str, history: History | None = None, k: int | None = None) -> list[Hit]:
+        """The passages the extractive answer is built from (condensed, expanded, a follow-up's sections
+        chosen by its own words), as many as `k`."""
+        return self.extractive.passages(question, history, k)
 
     def extractive_answer(self, question: str, history: History | None = None) -> Answer:
         """The embedded default, also the fallback of an LLM backend that fails."""

@@ -118,6 +118,14 @@ class Settings(BaseSettings):
     )
     first_document_places: int = Field(3, description="Passages of the best document (section-aware retrieval).")
     other_document_places: int = Field(2, description="Most passages of each further document (section-aware retrieval); its second place comes after every other document's first.")
+    followup_sections_by_own_words: bool = Field(
+        True,
+        description=(
+            "For a follow-up, a retrieved document's sections are chosen by the follow-up's own words (its "
+            "embedding, keyword scores and intent), while the documents are found with the question condensed "
+            "with its history: 'and what should the chair do?' wants the document's section on the chair."
+        ),
+    )
     section_keyword_weight: float = Field(0.03, description="Weight of a chunk's BM25 score (relative to its document's best) in choosing sections.")
     section_fit_bonus: float = Field(0.01, description="Added for a section whose role answers the question's intent.")
     section_weak_penalty: float = Field(0.02, description="Taken off a section that rarely answers it (a case, a checklist, the opening).")

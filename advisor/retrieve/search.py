@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,6 +44,17 @@ class Passages(list[Hit]):
         super().__init__(hits)
         self.best_similarity = best_similarity
         self.best_coverage = best_coverage
+
+
+@dataclass(frozen=True)
+class Focus:
+    """The words that choose among a retrieved document's sections, when they are not the words the
+    documents were found with: a follow-up's own question and its embedding. "En wat moet de voorzitter
+    daarin precies doen?" finds its documents condensed with the question before it, and then wants
+    the section on the chair, not the one on the earlier question's topic."""
+
+    text: str
+    vec: np.ndarray
 
 
 class NoIndexError(RuntimeError):
@@ -252,6 +263,7 @@ class Searcher:
         dense_only: bool = False,
         qvec: np.ndarray | None = None,
         svec: np.ndarray | None = None,
+        focus: Focus | None = None,
     ) -> list[Hit]:
         """The fused ranking for `query`.
 
@@ -260,19 +272,27 @@ class Searcher:
         query as asked, is what each hit's `dense_similarity` is then measured against when the
         caller has it (the refusal rule is calibrated on it); without it, the similarity is to the
         text that was searched. A caller that embedded `search_text(query, settings)` already (in one
-        batch with the question) passes it as `svec`.
+        batch with the question) passes it as `svec`. `focus`: the words that choose each document's
+        sections, where they differ from `query` (a follow-up's own; `followup_sections_by_own_words`).
         """
         if svec is None:
             text = self.search_text(query)
             svec = qvec if qvec is not None and text == query else self.embedder.embed_queries([text])[0]
-        return self.search_vector(query, svec, k=k, dense_only=dense_only, qvec=qvec)
+        return self.search_vector(query, svec, k=k, dense_only=dense_only, qvec=qvec, focus=focus)
 
     def search_text(self, query: str) -> str:
         """What the dense side embeds for `query`."""
         return self.glossary.expansion(query) if self.settings.dense_glossary_expansion else query
 
     def search_vector(
-        self, query: str, svec: np.ndarray, *, k: int | None = None, dense_only: bool = False, qvec: np.ndarray | None = None
+        self,
+        query: str,
+        svec: np.ndarray,
+        *,
+        k: int | None = None,
+        dense_only: bool = False,
+        qvec: np.ndarray | None = None,
+        focus: Focus | None = None,
     ) -> list[Hit]:
         """The index side of `search`: `svec` is the embedding of `search_text(query)`."""
         s = self.settings
@@ -316,7 +336,16 @@ class Searcher:
             for i, score in fused
         ]
         capped = cap_per_group(hits, lambda h: h.chunk.source, s.per_document_cap, k)
-        chosen = self.best_sections(hits, k, svec, question_intent(query), keyword_scores, coverage) if s.section_aware else capped
+        if s.section_aware:
+            # Which sections of each document: by the follow-up's own words where it has them.
+            section_vec, intent, section_scores = svec, question_intent(query), keyword_scores
+            if focus is not None and s.followup_sections_by_own_words:
+                section_vec, intent = focus.vec, question_intent(focus.text)
+                if keyword_scores is not None:
+                    section_scores, _ = self.bm25.score_all(self.glossary.query_terms(focus.text))
+            chosen = self.best_sections(hits, k, section_vec, intent, section_scores, coverage)
+        else:
+            chosen = capped
         if qvec is not None and svec is not qvec:
             chosen, capped = self._measured_against(chosen, qvec), self._measured_against(capped, qvec)
         # Whether the corpus covers the question is judged on the best chunks fusion found, before
