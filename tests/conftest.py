@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -179,3 +181,23 @@ def settings(tmp_path: Path, corpus: Path) -> Settings:
 def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
     """Integration tests are slower: run them after the unit tests."""
     items.sort(key=lambda it: 1 if it.get_closest_marker("integration") else 0)
+
+
+SHIPPED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+
+
+def index_shipped_documents(tmp_path_factory: pytest.TempPathFactory, name: str, documents: list[str]) -> Any:
+    """Copies of shipped documents in a temporary corpus, indexed alone with the real model and the
+    default settings: the services of that small corpus."""
+    from advisor.services import build_services  # the real model: only the tests that need it pay for it
+
+    tmp = tmp_path_factory.mktemp(name)
+    corpus = tmp / "corpus"
+    corpus.mkdir()
+    for doc in documents:
+        shutil.copy2(SHIPPED_CORPUS / doc, corpus / doc)
+    settings = Settings(corpus_dir=corpus, index_dir=tmp / "index", models_dir=tmp_path_factory.getbasetemp() / "shared-models")
+    services = build_services(settings)
+    report = services.build_index()
+    assert report.failed == [] and report.documents == len(documents)
+    return services

@@ -9,16 +9,13 @@ gold set's 26 follow-ups: section recall@5 0.731 -> 0.923 (docs/eval/README.md, 
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from advisor.core.settings import Settings
 from advisor.evaluate import Question, load_questions
-from advisor.services import build_services
+from tests.conftest import index_shipped_documents
 
 pytestmark = pytest.mark.integration
 
@@ -36,16 +33,8 @@ FOLLOWUPS = ["b6-3", "c1-3", "h7-3"]
 
 
 @pytest.fixture(scope="module")
-def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    tmp = tmp_path_factory.mktemp("followups")
-    corpus = tmp / "corpus"
-    corpus.mkdir()
-    for doc in DOCUMENTS:
-        shutil.copy2(ROOT / "corpus" / doc, corpus / doc)
-    settings = Settings(corpus_dir=corpus, index_dir=tmp / "index", models_dir=tmp_path_factory.getbasetemp() / "shared-models")
-    services = build_services(settings)
-    assert services.build_index().failed == []
-    yield services
+def services(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    return index_shipped_documents(tmp_path_factory, "followups", DOCUMENTS)
 
 
 def _gold(ids: list[str]) -> list[Question]:

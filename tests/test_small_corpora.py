@@ -9,7 +9,6 @@ their document, and off-topic questions refused, each for at least 0.85 of the f
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -18,9 +17,9 @@ from typing import Any
 import pytest
 
 from advisor.answer.conversation import condense
-from advisor.core.settings import Settings
 from advisor.evaluate import Question, load_questions
 from advisor.services import build_services
+from tests.conftest import index_shipped_documents
 
 pytestmark = pytest.mark.integration
 
@@ -52,16 +51,7 @@ def _refusals() -> list[Question]:
 
 
 def _corpus(tmp_path_factory: pytest.TempPathFactory, name: str, documents: list[str]) -> Iterator[Any]:
-    tmp = tmp_path_factory.mktemp(name)
-    corpus = tmp / "corpus"
-    corpus.mkdir()
-    for doc in documents:
-        shutil.copy2(ROOT / "corpus" / doc, corpus / doc)
-    settings = Settings(corpus_dir=corpus, index_dir=tmp / "index", models_dir=tmp_path_factory.getbasetemp() / "shared-models")
-    services = build_services(settings)
-    report = services.build_index()
-    assert report.failed == [] and report.documents == len(documents)
-    yield services.advisor
+    yield index_shipped_documents(tmp_path_factory, name, documents).advisor
 
 # Every Dutch document of the shipped corpus: the corpus a Dutch maintainer would have, asked in English.
 DUTCH_ONLY = [
