@@ -191,7 +191,7 @@ def test_follow_up_is_condensed_by_the_model_and_that_question_is_retrieved(
 ) -> None:
     searched: list[str] = []
     real = advisor.retrieve
-    monkeypatch.setattr(advisor, "retrieve", lambda q, *vecs: searched.append(q) or real(q, *vecs))
+    monkeypatch.setattr(advisor, "retrieve", lambda q, *vecs, **kw: searched.append(q) or real(q, *vecs, **kw))
     history = [
         {"role": "user", "content": "Hoe groeit vertrouwen tussen partners?"},
         {"role": "assistant", "content": "Vertrouwen groeit wanneer partners hun afspraken nakomen [1]."},

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from advisor.core.settings import Settings
     from advisor.embedding.models import Embedder
+    from advisor.retrieve.search import Focus
 
 Streamed = Iterator[tuple[str, Answer | None]]  # partial texts with None, then the final text and answer
 
@@ -52,7 +53,9 @@ class AnswerContext(Protocol):
     settings: Settings
     embedder: Embedder
 
-    def retrieve(self, query: str, qvec: np.ndarray | None = None, svec: np.ndarray | None = None) -> list[Hit]: ...
+    def retrieve(
+        self, query: str, qvec: np.ndarray | None = None, svec: np.ndarray | None = None, focus: Focus | None = None
+    ) -> list[Hit]: ...
 
     def vectorize_sentences(self, texts: Sequence[str]) -> np.ndarray: ...
 

@@ -123,7 +123,8 @@ class Settings(BaseSettings):
         description=(
             "For a follow-up, a retrieved document's sections are chosen by the follow-up's own words (its "
             "embedding, keyword scores and intent), while the documents are found with the question condensed "
-            "with its history: 'and what should the chair do?' wants the document's section on the chair."
+            "with its history (or the language model's standalone rewrite): 'and what should the chair do?' "
+            "wants the document's section on the chair."
         ),
     )
     section_keyword_weight: float = Field(0.03, description="Weight of a chunk's BM25 score (relative to its document's best) in choosing sections.")

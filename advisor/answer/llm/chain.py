@@ -32,6 +32,7 @@ from advisor.answer.llm.prompts import (
 from advisor.core.text import words
 from advisor.core.types import Answer, Citation, Hit, Language
 from advisor.ingest.redact import redact_instructions
+from advisor.retrieve.search import Focus
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -210,7 +211,13 @@ class Generator:
         return Condensed(request, standalone_question(request, rewritten))
 
     def _retrieve(self, condensed: Condensed) -> Retrieved:
-        return Retrieved(condensed.request, condensed.standalone, self.advisor.retrieve(condensed.standalone))
+        request = condensed.request
+        focus = None
+        if request.conversation and self.settings.followup_sections_by_own_words and condensed.standalone != request.question:
+            # As the extractive path: the documents by the standalone question, their sections by the
+            # follow-up's own words (`advisor.retrieve.search.Focus`).
+            focus = Focus(request.question, self.advisor.embedder.embed_queries([request.question])[0])
+        return Retrieved(request, condensed.standalone, self.advisor.retrieve(condensed.standalone, focus=focus))
 
     def _coverage(self, retrieved: Retrieved) -> tuple[bool, tuple[str, ...]]:
         s = self.settings
