@@ -54,7 +54,7 @@ class AnswerContext(Protocol):
     embedder: Embedder
 
     def retrieve(
-        self, query: str, qvec: np.ndarray | None = None, svec: np.ndarray | None = None, focus: Focus | None = None
+        self, query: str, qvec: np.ndarray | None = None, svec: np.ndarray | None = None, focus: Focus | None = None, k: int | None = None
     ) -> list[Hit]: ...
 
     def vectorize_sentences(self, texts: Sequence[str]) -> np.ndarray: ...

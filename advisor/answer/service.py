@@ -126,19 +126,15 @@ class Extractive:
         avec = vecs[-1] if query != question else qvec
         return Query(question, given.history, question_language(question, given.history), query, qvec, svec, avec)
 
-    def find(self, query: Query) -> Found:
-        return Found(query, self.advisor.retrieve(query.text, query.qvec, query.svec, focus=self.focus(query)))
-
-    def focus(self, query: Query) -> Focus | None:
-        """A follow-up's own words, which choose among its documents' sections (`Focus`); None for a
-        question that stands alone."""
-        return Focus(query.question, query.avec) if query.avec is not query.qvec else None
+    def find(self, query: Query, k: int | None = None) -> Found:
+        # A follow-up's own words choose among its documents' sections (`Focus`).
+        focus = Focus(query.question, query.avec) if query.avec is not query.qvec else None
+        return Found(query, self.advisor.retrieve(query.text, query.qvec, query.svec, focus=focus, k=k))
 
     def passages(self, question: str, history: History | None = None, k: int | None = None) -> list[Hit]:
         """The passages the answer step gets for this question, as many as `k`: what the evaluation
         measures retrieval on."""
-        query = self.embed_query(ChainInput(question.strip(), history))
-        return self.advisor.reader.search(query.text, k=k, qvec=query.qvec, svec=query.svec, focus=self.focus(query))
+        return list(self.find(self.embed_query(ChainInput(question.strip(), history)), k).hits)
 
     def _conversation_key(self, question: str, history: History | None) -> tuple[str, tuple[str, ...]]:
         return question.strip(), tuple(user_turns(history))
@@ -256,8 +252,10 @@ class Advisor:
     def vectorize_sentences(self, texts: Sequence[str]) -> np.ndarray:
         return self._sentences.get_many(texts, self.embedder.embed_documents)
 
-    def retrieve(self, query: str, qvec: np.ndarray | None = None, svec: np.ndarray | None = None, focus: Focus | None = None) -> list[Hit]:
-        return self.reader.search(query, qvec=qvec, svec=svec, focus=focus)
+    def retrieve(
+        self, query: str, qvec: np.ndarray | None = None, svec: np.ndarray | None = None, focus: Focus | None = None, k: int | None = None
+    ) -> list[Hit]:
+        return self.reader.search(query, k=k, qvec=qvec, svec=svec, focus=focus)
 
     def passages(self, question: str, history: History | None = None, k: int | None = None) -> list[Hit]:
         """The passages the extractive answer is built from (condensed, expanded, a follow-up's sections
