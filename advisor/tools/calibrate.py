@@ -63,11 +63,16 @@ class Rule:
     def of(cls, settings: Settings) -> Rule:
         return cls(settings.refusal_threshold, settings.refusal_floor, settings.refusal_keyword_coverage)
 
+    @property
+    def lowest(self) -> float:
+        """The floor, or the threshold when the rule has none (the same rule)."""
+        return self.threshold if self.floor is None else self.floor
+
     def values(self) -> dict[str, float]:
         """The settings this rule writes; a rule without a floor writes the threshold as its floor (the same rule)."""
         return {
             "refusal_threshold": self.threshold,
-            "refusal_floor": _floor(self),
+            "refusal_floor": self.lowest,
             "refusal_keyword_coverage": self.keyword_coverage,
         }
 
@@ -105,7 +110,7 @@ class Figures:
 
     def key(self, rule: Rule) -> tuple[float, float, float]:
         p, r = self.refusal_precision or 0.0, self.refusal_recall or 0.0
-        gap = rule.threshold - _floor(rule)
+        gap = rule.threshold - rule.lowest
         return (round(min(p, r), 9), round(p + r, 9), -round(gap, 9))
 
 
@@ -305,7 +310,7 @@ def search(evidence: Sequence[Evidence], decide: Decide, current: Rule) -> tuple
     cov_levels = _levels(covs, COVERAGE_LEVELS, 0.1, 0.9, 2) or [current.keyword_coverage]
     consider(levels, levels, cov_levels)
     fine_t = _between(levels, best_rule.threshold, FINE_STEPS)
-    floor = _floor(best_rule)
+    floor = best_rule.lowest
     fine_f = _between(levels, floor, FINE_STEPS)
     fine_c = _between(cov_levels, best_rule.keyword_coverage, 5, 2) if len(cov_levels) > 1 else cov_levels
     consider(fine_t, fine_f, fine_c)
@@ -437,11 +442,11 @@ def calibrate_evidence(
         # refuse, one close to the threshold), such a rule refused 4 answerable English questions
         # of half A, which the current rule answered (docs/eval/README.md, stop 25).
         held = Note("small_gain", (
-            f"The best rule on these questions (threshold {proposed.threshold:.4f}, floor {_floor(proposed):.4f}, keyword "
+            f"The best rule on these questions (threshold {proposed.threshold:.4f}, floor {proposed.lowest:.4f}, keyword "
             f"coverage {proposed.keyword_coverage:.2f}) decides {gain:+d} question(s) right compared with the current rule: too "
             f"few to move it (at least {MIN_GAIN}), so the current rule is kept. A rule moved for one question does not carry "
             "over to other documents; add questions your users ask, then calibrate again."),
-            {"gain": gain, "min": MIN_GAIN, "threshold": proposed.threshold, "floor": _floor(proposed),
+            {"gain": gain, "min": MIN_GAIN, "threshold": proposed.threshold, "floor": proposed.lowest,
              "coverage": proposed.keyword_coverage})
         proposed, proposed_figures, after = current, current_figures, before
     changed = [
@@ -475,10 +480,6 @@ def calibrate_evidence(
 def _right(evidence: Sequence[Evidence], refused: Sequence[bool]) -> int:
     """How many questions a rule decides right: answerable ones answered, the others refused."""
     return sum(r != e.question.answerable for e, r in zip(evidence, refused, strict=True))
-
-
-def _floor(rule: Rule) -> float:
-    return rule.threshold if rule.floor is None else rule.floor
 
 
 def glossary_figures(glossary: str, evidence: Sequence[Evidence], decide: Decide, rule: Rule) -> GlossaryFigures:
