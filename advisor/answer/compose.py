@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from advisor.answer.points import Candidate, defect, section_candidates
+from advisor.core.text import stopwords
 from advisor.core.types import Answer, AnswerPoint, Chunk, Citation, Hit, Language
 from advisor.ingest.structure import only_donts, without_number
 from advisor.retrieve.fusion import better_places
@@ -196,19 +197,59 @@ _KIND_TRANSLATIONS: tuple[tuple[str, ...], ...] = (
 _WORD_AS_WRITTEN = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*", re.UNICODE)
 
 
+# Taxes and rates are exact facts. A specific one ("withholding tax", "corporate tax rate",
+# "vennootschapsbelasting", "belastingtarief") is a term of its own, with the word before it: a
+# passage that names the kind in passing ("taxed unfavourably", "success rates") does not cover it,
+# and neither does the kind's word in the other language.
+_EXACT_HEADS = ("tax", "rate", "levy", "levies")
+_EXACT_PARTS = ("belasting", "tarief", "heffing")
+
+
+# Words before a tax or rate that do not say which one it is ("how much tax", "the current rate").
+_GENERIC = frozenset(
+    "hoeveel welk much many any high higher low lower current applicable maximum minimum average "
+    "hoog hoge hoger laag lage lager huidig huidige gemiddeld gemiddelde maximaal minimaal".split()
+)
+
+
+def _exact_kind(low: str) -> bool:
+    return low.startswith(_EXACT_HEADS) or any(k in low for k in _EXACT_PARTS)
+
+
+def _bare_kind(low: str) -> bool:
+    """"tax", "rates", "belastingen": the kind itself, not a compound that specifies it."""
+    return any(low.startswith(k) and len(low) - len(k) <= 3 for k in _EXACT_HEADS + _EXACT_PARTS)
+
+
 def key_terms(question: str) -> list[str]:
     """The question's key terms: acronyms and codes (IFRS 11, ACM), percentages, and words naming
-    a law, a tax or rate, a standard, an authority, a threshold or a fine."""
+    a law, a tax or rate, a standard, an authority, a threshold or a fine. A tax or a rate keeps
+    the word that specifies it ("withholding tax", "corporate tax rate")."""
     terms: dict[str, None] = {}
     for m in _SPECIFIC.finditer(question):
         terms.setdefault(m.group(0).strip(), None)
+    stop = stopwords()
+    function_words = stop["nl"] | stop["en"]
+    previous: re.Match[str] | None = None
+    last = ""  # the last term taken from a word, when it ends at `previous`
     for m in _WORD_AS_WRITTEN.finditer(question):
         w = m.group(0)
         low = w.lower()
-        if any(w in t for t in terms):
+        joined = previous is not None and not question[previous.end() : m.start()].strip(" -")
+        before, last_here = previous, last
+        previous, last = m, ""
+        if any(w in t.split() for t in terms):
             continue
-        if low in _KIND_WORDS or low.startswith(_KIND_PREFIXES) or any(k in low for k in _KIND_PARTS):
-            terms.setdefault(w, None)
+        if not (low in _KIND_WORDS or low.startswith(_KIND_PREFIXES) or any(k in low for k in _KIND_PARTS)):
+            continue
+        if _bare_kind(low) and joined and before is not None and before.group(0).lower() not in function_words | _GENERIC:
+            if last_here:  # "tax" + "rate": one term
+                del terms[last_here]
+                w = f"{last_here} {w}"
+            else:
+                w = f"{before.group(0)} {w}"
+        terms.setdefault(w, None)
+        last = w
     return list(terms)
 
 
@@ -225,6 +266,8 @@ def _translations(term: str) -> list[str]:
     "autoriteit", "gezag"; a compound names its kind inside it ("omzetdrempels" -> "threshold")."""
     low = term.lower()
     out: dict[str, None] = {}
+    if " " in low or (_exact_kind(low) and not _bare_kind(low)):
+        return []  # a specific tax or rate: the kind's word in the other language does not cover it
     for group in _KIND_TRANSLATIONS:
         if any(low.startswith(w) or (len(w) > 6 and w in low) for w in group):
             out.update((w, None) for w in group if not low.startswith(w) and w not in low)
@@ -238,6 +281,9 @@ def uncovered_terms(question: str, hits: Sequence[Hit], known: Callable[[str], b
     texts = " ".join(f"{h.chunk.title} {h.chunk.section} {h.chunk.text}" for h in hits).lower()
 
     def named(term: str) -> bool:
+        if " " in term:  # a specific tax or rate: its words together, as the question has them
+            phrase = r"[\s-]+".join(re.escape(_stem_of(w)) + r"\w*" for w in term.split())
+            return re.search(rf"\b{phrase}", texts) is not None or (known is not None and known(term))
         if _stem_of(term) in texts or (known is not None and known(term)):
             return True
         other = _translations(term)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -367,9 +368,17 @@ class Searcher:
         return list(dict.fromkeys(self.chunks[i].section_key for i in self.by_source.get(source, [])))
 
     def knows(self, term: str) -> bool:
-        """Does the corpus name `term` anywhere (every word of it, by its stem in either language)?"""
+        """Does the corpus name `term` anywhere (every word of it, by its stem in either language)?
+        A term of several words ("withholding tax") only where they stand together, each word as
+        written or inflected ("tax rates")."""
         groups = self.glossary.query_terms(term)
-        return bool(groups) and all(any(t in self.bm25.postings for t in g) for g in groups)
+        if not (bool(groups) and all(any(t in self.bm25.postings for t in g) for g in groups)):
+            return False
+        if " " not in term.strip():
+            return True
+        singular = [w[:-1] if w.endswith("s") and len(w) > 4 else w for w in term.lower().split()]
+        phrase = r"[\s-]+".join(re.escape(w) + r"\w*" for w in singular)
+        return any(re.search(rf"\b{phrase}", c.text.lower()) for c in self.chunks)
 
     def section_similarity(self, key: tuple[str, str], qvec: np.ndarray, offsets: dict[str, float] | None = None) -> float:
         """A section's best chunk's similarity to `qvec` (the stored vectors embed each chunk with its
