@@ -648,6 +648,21 @@ def test_a_follow_up_starts_from_a_section_the_last_answer_did_not_give_unless_t
     assert ask({ladder.section_key}, ComposeOptions(also_margin=0.0, repeat_margin=0.001)) == "Building the escalation ladder"
 
 
+def test_an_answer_gave_its_main_section_not_one_it_quoted_in_part() -> None:
+    from advisor.answer.compose import ComposeOptions, gave
+
+    ladder = Chunk("c1", "a.md", "A", "en", "Building the escalation ladder", None, 0, "Agree three levels of escalation and who sits at each level.", role="steps")
+    donts = "\n".join(f"- Do not skip level {i} without the other side agreeing to it first." for i in range(1, 6))
+    pitfalls = Chunk("c2", "a.md", "A", "en", "Do's and don'ts", None, 1, "Avoid these:\n" + donts, role="dos_donts")
+    hits, _ = _two_sections(ladder, pitfalls, {})
+    ans = compose("How do we escalate?", "en", Q2, hits, lambda ts: np.tile(Q2, (len(ts), 1)), refusal_threshold=0.5, intent="how",
+                  options=ComposeOptions(also_margin=1.0), section_of=lambda key: [ladder] if key == ladder.section_key else [pitfalls])
+    assert ans.points[0].section == "Building the escalation ladder"
+    assert "Do's and don'ts" in {p.section for p in ans.points}  # quoted in part, under "also relevant"
+    # a follow-up ("and what should we not do?") may start from the section quoted in part
+    assert gave(ans) == {ladder.section_key}
+
+
 def test_a_follow_up_is_answered_alike_whether_the_advisor_gave_the_last_answer_or_only_hears_the_question(
     settings: Settings, fake_embedder  # type: ignore[no-untyped-def]
 ) -> None:

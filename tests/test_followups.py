@@ -5,6 +5,9 @@ postponing decisions: the documents are found with the two condensed (the follow
 topic), but the sections of those documents are chosen by the follow-up's own words, its intent and
 its keywords (`followup_sections_by_own_words`, `advisor.retrieve.search.Focus`). Measured on the
 gold set's 26 follow-ups: section recall@5 0.731 -> 0.923 (docs/eval/README.md, stop 26).
+
+A section the last answer quoted only in part, under "also relevant", is not one it gave
+(`advisor.answer.compose.gave`): a follow-up asking for more of it may start from it (stop 27).
 """
 
 from __future__ import annotations
@@ -27,9 +30,14 @@ DOCUMENTS = [
     "trust-and-respect-in-alliance-boards.pdf",
     "wij-zij-denken-en-stereotypen.md",
     "the-alliance-manager-role.md",
+    "klein-binnen-groot-netwerkorganisatie.md",
+    "vicious-circles-between-partners.html",
 ]
 # Gold follow-ups on these documents whose section the condensed question alone did not bring.
 FOLLOWUPS = ["b6-3", "c1-3", "h7-3"]
+# Gold follow-ups that ask for more of a section the last answer quoted only in part, under "also
+# relevant" ("En wat moet ik vooral niet doen?" after an answer that quoted two of its don'ts).
+MORE_OF = ["b5-3", "d5-3"]
 
 
 @pytest.fixture(scope="module")
@@ -59,3 +67,14 @@ def test_a_question_that_stands_alone_has_no_focus_of_its_own(services: Any) -> 
     question = "Hoe doorbreken we eindeloos uitstel van besluiten in de stuurgroep?"
     searcher = advisor.reader.searcher()
     assert [h.chunk.id for h in advisor.passages(question)] == [h.chunk.id for h in searcher.search(question)]
+
+
+@pytest.mark.parametrize("qid", MORE_OF)
+def test_a_follow_up_may_start_from_a_section_the_last_answer_quoted_only_in_part(services: Any, qid: str) -> None:
+    (q,) = _gold([qid])
+    advisor = services.advisor
+    previous = advisor.answer(q.history[-1], list(q.history[:-1]))
+    quoted = {p.section for p in previous.points[1:] if p.section != previous.points[0].section}
+    answer = advisor.answer(q.question, list(q.history))
+    assert q.section in quoted, f"{qid}: the last answer quoted {quoted}"  # the case: shown in part before
+    assert not answer.refused and answer.points[0].section == q.section, [p.section for p in answer.points]

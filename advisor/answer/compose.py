@@ -509,6 +509,19 @@ def compose(
     return _answer(question, language, intent, first, second, opts, uncovered, retrieval_query)
 
 
+def gave(answer: Answer) -> frozenset[tuple[str, str]]:
+    """The sections an answer gave, as (source, section) of their citations: its main section (with
+    the steps of a parent shown as a list), not a second section it quoted in part under "also
+    relevant" (at most `ComposeOptions.also_points` of its points). A follow-up that asks for more
+    ("En wat moet ik vooral niet doen?" after an answer that quoted two of a section's don'ts) may
+    then start from that section (`compose`'s `given`)."""
+    if not answer.points:
+        return frozenset((c.source, c.section) for c in answer.citations)
+    main = answer.points[0].section
+    cited = {n for p in answer.points if p.section == main for n in p.citations}
+    return frozenset((c.source, c.section) for c in answer.citations if c.n in cited)
+
+
 def coverage(
     question: str,
     hits: Sequence[Hit],

@@ -20,7 +20,7 @@ from cachetools import LRUCache
 
 from advisor.answer import llm
 from advisor.answer.base import Answerer, ChainInput, Streamed
-from advisor.answer.compose import TEXTS, ComposeOptions, compose
+from advisor.answer.compose import TEXTS, ComposeOptions, compose, gave
 from advisor.answer.conversation import History, condense, question_language, user_turns
 from advisor.core.types import Answer, Hit, Language
 from advisor.retrieve.intent import question_intent
@@ -149,10 +149,10 @@ class Extractive:
 
     def _remember(self, key: tuple[str, tuple[str, ...]], ans: Answer) -> None:
         with self._drew_on_lock:
-            self._drew_on[key] = frozenset((c.source, c.section) for c in ans.citations)
+            self._drew_on[key] = gave(ans)
 
     def given_before(self, q: Query, searcher: object) -> frozenset[tuple[str, str]]:
-        """For a follow-up, the sections the previous answer drew on: remembered when this advisor
+        """For a follow-up, the sections the previous answer gave (`gave`): remembered when this advisor
         gave it (the app's conversation), else answered again from the earlier questions (an API
         call or an evaluation that sends only the questions)."""
         asked = user_turns(q.history)
