@@ -648,6 +648,22 @@ def test_a_follow_up_starts_from_a_section_the_last_answer_did_not_give_unless_t
     assert ask({ladder.section_key}, ComposeOptions(also_margin=0.0, repeat_margin=0.001)) == "Building the escalation ladder"
 
 
+def test_what_not_to_do_on_a_list_of_dos_and_donts_gives_its_donts() -> None:
+    text = (
+        "Doen:\n- Houd eenheden klein genoeg dat iedereen elkaar kent.\n- Leg vast welke functies centraal blijven en waarom.\n\n"
+        "Niet doen:\n- Autonomie geven zonder budget en beslisruimte.\n- De centrale laag laten groeien tot een nieuw hoofdkantoor."
+    )
+    dd = Chunk("c1", "a.md", "A", "nl", "Do's en don'ts", None, 0, text, role="dos_donts")
+    ask = lambda q, intent: compose(q, "nl", Q2, [Hit(dd, 1.0, dense_similarity=0.9)], lambda ts: np.tile(Q2, (len(ts), 1)),  # noqa: E731
+                                    refusal_threshold=0.5, intent=intent, section_of=lambda key: [dd])
+    avoid = ask("En wat moet ik vooral niet doen?", "avoid")
+    assert [p.text for p in avoid.points] == ["Autonomie geven zonder budget en beslisruimte.", "De centrale laag laten groeien tot een nieuw hoofdkantoor."]
+    assert avoid.text.startswith("**Wat u beter vermijdt**") and "Niet doen: [1]" in avoid.text and "\n1. " not in avoid.text
+    # asked what to do, the same section gives both, each under its lead-in
+    how = ask("Hoe houd ik de eenheden bij elkaar?", "how")
+    assert len(how.points) == 4 and "Doen: [1]" in how.text and "Niet doen: [1]" in how.text
+
+
 def test_an_answer_gave_its_main_section_not_one_it_quoted_in_part() -> None:
     from advisor.answer.compose import ComposeOptions, gave
 

@@ -716,6 +716,16 @@ def _point_line(p: AnswerPoint, name: str, number: int | None, marker: str, join
     return f"{head} {body} [{p.citations[0]}]" + (f" {marker}" if marker else "")
 
 
+def _warnings(sec: _Section, limit: int) -> list[int]:
+    """The items of a list section that stand under a lead-in naming what not to do ("Niet doen:",
+    "Don'ts:"), best `limit` by similarity, in reading order; empty when its items are not split so."""
+    items = [j for j, c in enumerate(sec.candidates) if c.kind in ("item", "step")]
+    warned = [j for j in items if sec.candidates[j].lead and only_donts(sec.candidates[j].lead)]
+    if not warned or len(warned) == len(items):
+        return []
+    return sorted(sorted(warned, key=lambda j: -sec.sims[j])[:limit])
+
+
 def _answer(
     question: str,
     language: Language,
@@ -786,6 +796,11 @@ def _answer(
     # A list of mistakes or pitfalls answers what to do only as what to avoid: framed so, and not
     # numbered as if its items were steps.
     avoid = first.is_list and only_donts(first.key[1].rsplit(" > ", 1)[-1])
+    if intent == "avoid" and first.is_list and not avoid:
+        # "What should I not do?" on a list of do's and don'ts: its don'ts, under their own lead-in
+        warned = _warnings(first, opts.max_steps)
+        if warned:
+            picked, avoid = warned, True
     frame = t["frame"]["avoid" if avoid else frame_for(intent, first.role)]
     lead = f"**{frame}**, {t['according'].format(where=_where(t, first))} [{lead_n}]:"
     lines += [lead, ""]
