@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,8 +13,9 @@ from advisor.answer.points import defect
 from advisor.answer.conversation import condense, is_follow_up, question_language
 from advisor.answer.service import Advisor
 from advisor.core.settings import Settings
-from advisor.core.types import Answer, Chunk, Hit
+from advisor.core.types import Answer, Chunk, Hit, Language
 from advisor.index.build import build_index
+from advisor.retrieve.intent import Intent
 from tests.conftest import FAKE_EMBEDDER_SETTINGS
 
 
@@ -278,6 +280,15 @@ def _two_sections(first: Chunk, second: Chunk, vecs: dict[str, list[float]]) -> 
     """Two sections of one document, retrieved in this order, and a vectorizer that knows their texts."""
     table = {text: np.array(v, np.float32) for text, v in vecs.items()}
     return [Hit(first, 1.0, dense_similarity=0.9), Hit(second, 0.9, dense_similarity=0.88)], lambda ts: np.stack([table[t] for t in ts])
+
+
+def _compose_flat(question: str, language: Language, intent: Intent, *chunks: Chunk, **kw: Any) -> Answer:
+    """An answer from these chunks, one section each, retrieved in this order, every text as close
+    to the question as every other (so only the answer's shape decides)."""
+    hits = [Hit(c, 1.0 - 0.1 * i, dense_similarity=0.9 - 0.02 * i) for i, c in enumerate(chunks)]
+    sections = {c.section_key: [c] for c in chunks}
+    return compose(question, language, Q2, hits, lambda ts: np.tile(Q2, (len(ts), 1)), refusal_threshold=0.5, intent=intent,
+                   section_of=lambda key: sections[key], **kw)
 
 
 def test_a_case_gives_way_to_a_section_that_answers_when_it_fits_about_as_well() -> None:
@@ -619,13 +630,10 @@ def test_a_list_shown_in_part_says_how_many_items_the_source_has_more() -> None:
     first = Chunk("c1", "a.md", "A", "nl", "Partnerkeuze", None, 0, "Kies een partner op strategische, culturele en operationele fit, niet op gevoel.", role="steps")
     items = "\n".join(f"- Punt {i}: we hebben vooraf vastgelegd wat we van partner nummer {i} nodig hebben." for i in range(1, 11))
     checklist = Chunk("c2", "a.md", "A", "nl", "Checklist partnerkeuze", None, 1, "Loop deze punten na:\n" + items, role="background")
-    hits, _ = _two_sections(first, checklist, {})
-    ans = compose("Hoe kies ik een partner?", "nl", Q2, hits, lambda ts: np.tile(Q2, (len(ts), 1)), refusal_threshold=0.5, intent="how",
-                  section_of=lambda key: [first] if key == first.section_key else [checklist])
+    ans = _compose_flat("Hoe kies ik een partner?", "nl", "how", first, checklist)
     assert len(re.findall(r"^- Punt \d+", ans.text, re.M)) == 3
     assert "\n\n_…en nog 7 in de bron._" in ans.text
-    whole = compose("Welke punten?", "en", Q2, [Hit(checklist, 1.0, dense_similarity=0.9)], lambda ts: np.tile(Q2, (len(ts), 1)),
-                    refusal_threshold=0.5, intent="how", section_of=lambda key: [checklist])
+    whole = _compose_flat("Welke punten?", "en", "how", checklist)
     assert "more in the source" in whole.text  # ten items, eight shown
 
 
@@ -654,13 +662,11 @@ def test_what_not_to_do_on_a_list_of_dos_and_donts_gives_its_donts() -> None:
         "Niet doen:\n- Autonomie geven zonder budget en beslisruimte.\n- De centrale laag laten groeien tot een nieuw hoofdkantoor."
     )
     dd = Chunk("c1", "a.md", "A", "nl", "Do's en don'ts", None, 0, text, role="dos_donts")
-    ask = lambda q, intent: compose(q, "nl", Q2, [Hit(dd, 1.0, dense_similarity=0.9)], lambda ts: np.tile(Q2, (len(ts), 1)),  # noqa: E731
-                                    refusal_threshold=0.5, intent=intent, section_of=lambda key: [dd])
-    avoid = ask("En wat moet ik vooral niet doen?", "avoid")
+    avoid = _compose_flat("En wat moet ik vooral niet doen?", "nl", "avoid", dd)
     assert [p.text for p in avoid.points] == ["Autonomie geven zonder budget en beslisruimte.", "De centrale laag laten groeien tot een nieuw hoofdkantoor."]
     assert avoid.text.startswith("**Wat u beter vermijdt**") and "Niet doen: [1]" in avoid.text and "\n1. " not in avoid.text
     # asked what to do, the same section gives both, each under its lead-in
-    how = ask("Hoe houd ik de eenheden bij elkaar?", "how")
+    how = _compose_flat("Hoe houd ik de eenheden bij elkaar?", "nl", "how", dd)
     assert len(how.points) == 4 and "Doen: [1]" in how.text and "Niet doen: [1]" in how.text
 
 
@@ -670,9 +676,7 @@ def test_an_answer_gave_its_main_section_not_one_it_quoted_in_part() -> None:
     ladder = Chunk("c1", "a.md", "A", "en", "Building the escalation ladder", None, 0, "Agree three levels of escalation and who sits at each level.", role="steps")
     donts = "\n".join(f"- Do not skip level {i} without the other side agreeing to it first." for i in range(1, 6))
     pitfalls = Chunk("c2", "a.md", "A", "en", "Do's and don'ts", None, 1, "Avoid these:\n" + donts, role="dos_donts")
-    hits, _ = _two_sections(ladder, pitfalls, {})
-    ans = compose("How do we escalate?", "en", Q2, hits, lambda ts: np.tile(Q2, (len(ts), 1)), refusal_threshold=0.5, intent="how",
-                  options=ComposeOptions(also_margin=1.0), section_of=lambda key: [ladder] if key == ladder.section_key else [pitfalls])
+    ans = _compose_flat("How do we escalate?", "en", "how", ladder, pitfalls, options=ComposeOptions(also_margin=1.0))
     assert ans.points[0].section == "Building the escalation ladder"
     assert "Do's and don'ts" in {p.section for p in ans.points}  # quoted in part, under "also relevant"
     # a follow-up ("and what should we not do?") may start from the section quoted in part
