@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from advisor.answer.points import Candidate, defect, section_candidates
-from advisor.core.text import stopwords
+from advisor.core.text import phrase_pattern, stopwords
 from advisor.core.types import Answer, AnswerPoint, Chunk, Citation, Hit, Language
 from advisor.ingest.structure import only_donts, without_number
 from advisor.retrieve.fusion import better_places
@@ -229,7 +229,7 @@ def key_terms(question: str) -> list[str]:
     for m in _SPECIFIC.finditer(question):
         terms.setdefault(m.group(0).strip(), None)
     stop = stopwords()
-    function_words = stop["nl"] | stop["en"]
+    unspecific = stop["nl"] | stop["en"] | _GENERIC  # words before a tax or rate that do not say which
     previous: re.Match[str] | None = None
     last = ""  # the last term taken from a word, when it ends at `previous`
     for m in _WORD_AS_WRITTEN.finditer(question):
@@ -242,7 +242,7 @@ def key_terms(question: str) -> list[str]:
             continue
         if not (low in _KIND_WORDS or low.startswith(_KIND_PREFIXES) or any(k in low for k in _KIND_PARTS)):
             continue
-        if _bare_kind(low) and joined and before is not None and before.group(0).lower() not in function_words | _GENERIC:
+        if _bare_kind(low) and joined and before is not None and before.group(0).lower() not in unspecific:
             if last_here:  # "tax" + "rate": one term
                 del terms[last_here]
                 w = f"{last_here} {w}"
@@ -282,8 +282,7 @@ def uncovered_terms(question: str, hits: Sequence[Hit], known: Callable[[str], b
 
     def named(term: str) -> bool:
         if " " in term:  # a specific tax or rate: its words together, as the question has them
-            phrase = r"[\s-]+".join(re.escape(_stem_of(w)) + r"\w*" for w in term.split())
-            return re.search(rf"\b{phrase}", texts) is not None or (known is not None and known(term))
+            return phrase_pattern(term).search(texts) is not None or (known is not None and known(term))
         if _stem_of(term) in texts or (known is not None and known(term)):
             return True
         other = _translations(term)

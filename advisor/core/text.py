@@ -140,6 +140,20 @@ def plain_words(text: str, stop: frozenset[str]) -> list[str]:
     return [w for w in toks if len(w) > 1 and w not in stop]
 
 
+def phrase_pattern(term: str) -> re.Pattern[str]:
+    """Where a term of several words stands in a lower-case text: its words together, each as
+    written or inflected ("tax rates" for "tax rate", "rate" for "rates"), joined by spaces or
+    hyphens ("withholding-tax")."""
+    bases = []
+    for w in term.lower().split():
+        for suffix in ("en", "s"):
+            if len(w) > 5 and w.endswith(suffix):
+                w = w[: -len(suffix)]
+                break
+        bases.append(re.escape(w) + r"\w*")
+    return re.compile(r"\b" + r"[\s-]+".join(bases))
+
+
 def keyword_terms(text: str, language: Language) -> list[str]:
     """BM25 terms: lower-cased words without stopwords, Snowball-stemmed in the text's language."""
     return list(stemmer(language).stemWords(plain_words(text, stopwords()[language])))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -13,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from advisor.core.text import detect_query_language
+from advisor.core.text import detect_query_language, phrase_pattern
 from advisor.core.types import Chunk, Hit
 from advisor.index.layout import BuildStore, layout_ok
 from advisor.index.stores import open_store
@@ -374,11 +373,12 @@ class Searcher:
         groups = self.glossary.query_terms(term)
         if not (bool(groups) and all(any(t in self.bm25.postings for t in g) for g in groups)):
             return False
-        if " " not in term.strip():
-            return True
-        singular = [w[:-1] if w.endswith("s") and len(w) > 4 else w for w in term.lower().split()]
-        phrase = r"[\s-]+".join(re.escape(w) + r"\w*" for w in singular)
-        return any(re.search(rf"\b{phrase}", c.text.lower()) for c in self.chunks)
+        return " " not in term.strip() or phrase_pattern(term).search(self._lower_text) is not None
+
+    @cached_property
+    def _lower_text(self) -> str:
+        """Every chunk's text in lower case, one per line: where `knows` looks for a phrase."""
+        return "\n".join(c.text.lower() for c in self.chunks)
 
     def section_similarity(self, key: tuple[str, str], qvec: np.ndarray, offsets: dict[str, float] | None = None) -> float:
         """A section's best chunk's similarity to `qvec` (the stored vectors embed each chunk with its
