@@ -670,6 +670,27 @@ def test_what_not_to_do_on_a_list_of_dos_and_donts_gives_its_donts() -> None:
     assert len(how.points) == 4 and "Doen: [1]" in how.text and "Niet doen: [1]" in how.text
 
 
+def test_asked_for_an_example_the_answer_tells_one_case_in_its_order() -> None:
+    steps = Chunk("c1", "a.md", "A", "nl", "Interventies die helpen", None, 0, "Organiseer echte samenwerking op de werkvloer met mensen van beide kanten.", role="steps")
+    cases = Chunk("c2", "a.md", "A", "nl", "Voorbeelden uit de praktijk", None, 1, (
+        "Voorbeeld (fictief): een meldkamer. Brandweer en ambulancezorg werkten samen aan een gezamenlijke procedure. "
+        "Pas toen de projectleider gemengde teams samenstelde, verschoof het beeld van de ander. "
+        "Deelnemers ontdekten dat de eigenwijsheid voortkwam uit wettelijke verplichtingen.\n"
+        "Voorbeeld (fictief): een fusie. Twee adviesbureaus bundelden hun diensten onder een gezamenlijk label."
+    ), role="example")
+    ans = _compose_flat("Heb je daar een voorbeeld van?", "nl", "example", steps, cases)
+    assert ans.text.startswith("**Een voorbeeld**") and ans.points[0].section == "Voorbeelden uit de praktijk"
+    shown = [p.text for p in ans.points if p.section == "Voorbeelden uit de praktijk"]
+    # the first case, from its start, without its title, and not the next one
+    assert shown == [
+        "Brandweer en ambulancezorg werkten samen aan een gezamenlijke procedure.",
+        "Pas toen de projectleider gemengde teams samenstelde, verschoof het beeld van de ander.",
+        "Deelnemers ontdekten dat de eigenwijsheid voortkwam uit wettelijke verplichtingen.",
+    ]
+    # asked what to do, the same passages give the steps, and the cases give way
+    assert _compose_flat("Hoe doorbreek ik wij-zij-denken?", "nl", "how", steps, cases).points[0].section == "Interventies die helpen"
+
+
 def test_an_answer_gave_its_main_section_not_one_it_quoted_in_part() -> None:
     from advisor.answer.compose import ComposeOptions, gave
 

@@ -122,6 +122,20 @@ def test_research_as_the_kind_of_alliance_or_a_verb_is_no_question_about_researc
     assert question_intent("Which researchers studied trust in alliance boards?") == "research"
 
 
+def test_asking_for_an_example_is_an_intent_of_its_own() -> None:
+    assert question_intent("Heb je daar een voorbeeld van?") == "example"
+    assert question_intent("Kun je een concreet voorbeeld geven?") == "example"
+    assert question_intent("Is er een casus over ketenregie in de zorg?") == "example"
+    assert question_intent("Can you give an example?") == "example"
+    assert question_intent("Is there a case study of a failed joint venture?") == "example"
+    # "for example", "bijvoorbeeld" and leading by example ask something else
+    assert question_intent("Welke concrete stappen zet je, bijvoorbeeld rond het verdelen van kosten?") == "how"
+    assert question_intent("What should we agree first, for example on costs?") == "how"
+    assert question_intent("Hoe geef ik als bestuurder het goede voorbeeld?") == "how"
+    assert question_intent("How do I set an example for my team?") == "how"
+    assert role_fit("example", "example") > role_fit("example", "steps")
+
+
 def test_role_fit_prefers_the_role_that_answers_the_intent() -> None:
     assert role_fit("how", "steps") > role_fit("how", "background") > role_fit("how", "example")
     assert role_fit("signals", "signals") > role_fit("signals", "steps")
@@ -136,6 +150,10 @@ def test_defects_name_what_keeps_a_text_from_standing_alone() -> None:
     assert defect("Dit artikel gaat over waarom horizontale samenwerking stroef loopt.") == "meta"
     assert defect("This article describes how to design an escalation ladder.") == "meta"
     assert defect("Wat een leidinggevende doet als hij het hoort") == "heading"
+    # a case's title, bold at the start of its paragraph in the source, is a heading too
+    assert defect("Voorbeeld (fictief): een zorgcoalitie die het wel redde.") == "heading"
+    assert defect("Illustrative case: a toll road PPP that failed.") == "heading"
+    assert defect("Een voorbeeld: de keten werkte pas toen iedereen één overdrachtsformulier gebruikte.") is None
     assert defect("Een paar werkvormen die in de praktijk werken:") == "lead-in"
     assert defect("Dat maakt de onderlinge afhankelijkheid concreet zonder dat er een conflict is.") == "fragment"
     assert defect("Ten tweede rapporteerden zij een hogere tevredenheid bij de partners.") == "fragment"

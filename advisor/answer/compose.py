@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from advisor.answer.points import Candidate, defect, section_candidates
+from advisor.answer.points import Candidate, defect, opens_case, section_candidates
 from advisor.core.text import phrase_pattern, stopwords
 from advisor.core.types import Answer, AnswerPoint, Chunk, Citation, Hit, Language
 from advisor.ingest.structure import only_donts, without_number
@@ -52,6 +52,7 @@ TEXTS = {
             "options": "De mogelijkheden",
             "what": "Wat de bronnen erover zeggen",
             "avoid": "Wat u beter vermijdt",
+            "example": "Een voorbeeld",
         },
         "according": "volgens {where}",
         "where": "„{section}” in *{title}*",
@@ -80,6 +81,7 @@ TEXTS = {
             "options": "The options",
             "what": "What the sources say",
             "avoid": "What to avoid",
+            "example": "An example",
         },
         "according": "according to {where}",
         "where": "“{section}” in *{title}*",
@@ -351,6 +353,7 @@ FRAME_ROLES: dict[str, frozenset[str]] = {
     "signals": frozenset({"signals", "checklist"}),
     "research": frozenset({"research"}),
     "options": frozenset({"steps", "background"}),
+    "example": frozenset({"example"}),
 }
 # ("Why this happens" is not among them: over causes the question did not ask about, the neutral frame)
 _FRAME_OF_ROLE = {"steps": "how", "dos_donts": "how", "signals": "signals", "research": "research"}
@@ -481,11 +484,16 @@ def compose(
             sec.score -= opts.repeat_margin
     ranked = sorted(sections, key=lambda sec: -sec.score)
     first = ranked[0]
-    if first.role in WEAK_ROLES and intent != "what":
+    if first.role in WEAK_ROLES and intent not in ("what", "example"):
         # A case, a checklist or the opening answers only when nothing that does fits about as well.
         better = [sec for sec in ranked if sec.role not in WEAK_ROLES and sec.score >= first.score - opts.weak_margin]
         if better:
             first = better[0]
+    if intent == "example" and first.role != "example":
+        # Asked for an example: a case of the same document, or one that fits about as well
+        cases = [sec for sec in ranked if sec.role == "example" and (sec.key[0] == first.key[0] or sec.score >= first.score - opts.also_margin)]
+        if cases:
+            first = cases[0]
     if first.language != language:
         # The asker's language, when a section in it answers about as well.
         same = [sec for sec in ranked if sec.language == language and sec.score >= first.score - opts.language_margin]
@@ -715,6 +723,24 @@ def _point_line(p: AnswerPoint, name: str, number: int | None, marker: str, join
     return f"{head} {body} [{p.citations[0]}]" + (f" {marker}" if marker else "")
 
 
+def _one_case(sec: _Section, limit: int) -> list[int]:
+    """A case section's first case, told in its order from its start, up to `limit` sentences: the
+    words "give an example" choose no sentence by similarity. A case's title ("Voorbeeld (fictief):
+    ...") is no point (`points.defect`), and the next one ends the case."""
+    picked: list[int] = []
+    for j in sorted(range(len(sec.candidates)), key=lambda j: sec.candidates[j].order):
+        cand = sec.candidates[j]
+        if picked and opens_case(cand.text, cand.chunk.text):
+            break
+        if picked and sec.candidates[picked[-1]].text in cand.text:  # joined to its antecedent: the longer one
+            picked[-1] = j
+            continue
+        if len(picked) == limit:
+            break
+        picked.append(j)
+    return picked
+
+
 def _warnings(sec: _Section, limit: int) -> list[int]:
     """The items of a list section that stand under a lead-in naming what not to do ("Niet doen:",
     "Don'ts:"), best `limit` by similarity, in reading order; empty when its items are not split so."""
@@ -791,6 +817,8 @@ def _answer(
             lines.append(_point_line(p, shown_name, number, marker, joined))
 
     picked = _pick(first, opts.max_steps, opts.max_points, opts.sentence_margin, opts.list_sentences, opts.bridge_sentences)
+    if intent == "example" and first.role == "example" and not first.is_list:
+        picked = _one_case(first, opts.max_points)
     lead_n = numbers.cite(first.candidates[picked[0]].chunk)
     # A list of mistakes or pitfalls answers what to do only as what to avoid: framed so, and not
     # numbered as if its items were steps.

@@ -1,5 +1,5 @@
 """What the person wants from a question: what to do, what not to do, why, how to tell, what research says, which
-options, what something is. Rules on the question's words, in Dutch and English; short keyword
+options, what something is, an example. Rules on the question's words, in Dutch and English; short keyword
 queries ("vertrouwen topteam", "escalation ladder") count as asking what to do.
 
 The intent says which section roles (`advisor.ingest.structure.ROLES`) answer it best.
@@ -11,7 +11,7 @@ import re
 from typing import Literal
 
 
-Intent = Literal["how", "avoid", "why", "signals", "research", "options", "what"]
+Intent = Literal["how", "avoid", "why", "signals", "research", "options", "what", "example"]
 
 # "research" naming the kind of collaboration, not a source of knowledge
 _RESEARCH_AS_KIND = (
@@ -35,6 +35,16 @@ _PATTERNS: tuple[tuple[Intent, re.Pattern[str]], ...] = tuple(
             r"\bhow (do|can|would|will) (i|we|you) (know|tell|recogni[sz]e|spot|see|measure)|\bwarning signs?\b|\bsigns? (of|that)\b|\bred flags?\b|"
             r"\bhoe gezond\b|\bhow healthy\b|\bis (ons|het) doel te\b|"
             r"\bom te (horen|zien|merken|weten) of\b|\bnagaan of\b|\bto tell (whether|if)\b|\bwatch (out )?for\b|\blook out for\b",
+        ),
+        # an example or a case: "Heb je een voorbeeld?", "Can you give an example?"; not "bijvoorbeeld",
+        # "for example" or leading by example ("het goede voorbeeld geven", "een voorbeeld stellen",
+        # "set an example")
+        (
+            "example",
+            r"\bvoorbeelden\b|\b(een|nog een|ander|concreet|concrete|praktisch) (praktijk)?voorbeeld\b(?!\s+(stellen|nemen))|"
+            r"\bpraktijkvoorbeelden?\b|\bcasus\b|\bcasussen\b|"
+            r"\b(an|another|any|some|concrete|real|practical|real-life|real-world) (examples?|cases?|case stud(y|ies))\b(?<!set an example)|"
+            r"\bexamples? of\b|\bcase stud(y|ies)\b",
         ),
         # research as what is known, not as the kind of work an alliance does ("a research
         # partnership", "onderzoekssamenwerking") or a verb ("wat moeten we onderzoeken")
@@ -63,6 +73,7 @@ PREFERRED_ROLES: dict[Intent, tuple[str, ...]] = {
     "research": ("research", "background"),
     "options": ("steps", "background"),
     "what": ("background", "intro", "research"),
+    "example": ("example",),
 }
 
 # Roles that are rarely an answer in themselves: a case, a list of questions, the opening.
