@@ -87,6 +87,18 @@ def test_follow_up_uses_the_previous_question() -> None:
     assert question_language("And why?", ["How does trust grow?"]) == "en"
 
 
+def test_a_short_question_that_points_back_is_a_follow_up() -> None:
+    # "it" as what is done, or a word that points back, in a short question
+    assert is_follow_up("How do we apply it in an alliance?")
+    assert is_follow_up("Who should own them?")
+    assert is_follow_up("Welke rol speelt de voorzitter daarin precies?")
+    assert is_follow_up("En hoe voorkom je dat zo'n meting daarna in een la verdwijnt?")
+    # the "it" of "Does it help to ...", and a long question that names its own subject, stand alone
+    assert not is_follow_up("Does it help to write a good contract with the partner?")
+    assert not is_follow_up("Is it wise to start small with a new partner in another country?")
+    assert not is_follow_up("Ons samenwerkingsverband heeft veertien partners en een stuurgroep die nauwelijks besluit: welke andere vorm past bij zo'n netwerk?")
+
+
 def test_follow_up_in_the_chain_retrieves_from_context(advisor: Advisor) -> None:
     ans = advisor.answer("En wat schaadt het?", ["Hoe groeit vertrouwen tussen partners?"])
     assert not ans.refused
@@ -689,6 +701,20 @@ def test_asked_for_an_example_the_answer_tells_one_case_in_its_order() -> None:
     ]
     # asked what to do, the same passages give the steps, and the cases give way
     assert _compose_flat("Hoe doorbreek ik wij-zij-denken?", "nl", "how", steps, cases).points[0].section == "Interventies die helpen"
+
+
+def test_a_sentence_the_lists_lead_in_repeats_is_not_shown_twice() -> None:
+    text = (
+        "The model was developed within one organisation with a single chain of command at the top.\n"
+        "In an alliance, there is no such top. That creates some limits:\n"
+        "- **Partners have different interests.** Define the shared picture carefully before you share it.\n"
+        "- **Liaison roles can confuse loyalty.** Make clear to whom the liaison officer reports.\n"
+        "- **The daily rhythm is demanding.** Adjust its frequency to the phase of the alliance."
+    )
+    limits = Chunk("c1", "a.md", "A", "en", "Limits when applying the model", None, 0, text, role="dos_donts")
+    ans = _compose_flat("How do we apply it in an alliance?", "en", "how", limits)
+    assert ans.text.count("In an alliance, there is no such top.") == 1, ans.text
+    assert "In an alliance, there is no such top. That creates some limits: [1]" in ans.text
 
 
 def test_an_answer_gave_its_main_section_not_one_it_quoted_in_part() -> None:

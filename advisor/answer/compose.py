@@ -779,6 +779,8 @@ def _answer(
         group = ""
         for k, j in enumerate(picked, start=1):
             cand = sec.candidates[j]
+            if cand.kind == "sentence" and shown_lead and cand.text in shown_lead:
+                continue  # the list's lead-in, joined to the sentence it refers back to, says it
             if lead_line and cand.kind != "sentence":
                 lines.extend(([""] if lines and lines[-1] else []) + [lead_line, ""])
                 lead_line = ""

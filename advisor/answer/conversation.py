@@ -22,6 +22,16 @@ _FOLLOW_UP_START = re.compile(
 )
 
 _REFERRING = frozenset("dat dit daar daarvan daarbij daarmee daarna that this those these they them there".split())
+# Words that point back wherever they stand in a short question ("En hoe voorkom je dat zo'n meting
+# in een la verdwijnt?", "Wat moet de voorzitter daarin doen?"); a long one usually names what they
+# stand for itself ("zo'n samenwerkingsverband" after it described one).
+_REFERRING_SHORT = frozenset(
+    "zo'n zulke zulk such daarvan daarbij daarmee daarin daarop daarvoor daaraan hiervan hierbij hiermee hierin hierop hiervoor".split()
+)
+_SHORT = 12
+# "it" or "them" as what is done, before a preposition or at the end ("How do we apply it in an
+# alliance?", "Who should own them?"); not the "it" of "Does it help to ...", "Is it wise to ...".
+_REFERRING_OBJECT = re.compile(r"\b(it|them)\s*(\?|$|\b(in|at|for|with|on|into|across|within|between|to)\b)", re.I)
 
 
 def turns(history: History | None) -> list[tuple[Role, str]]:
@@ -55,8 +65,16 @@ def conversation_text(history: History | None, last: int = 6, width: int = 400) 
 
 
 def is_follow_up(question: str) -> bool:
+    """Does a question lean on the previous one: it starts as a follow-up does ("En als...", "And
+    what..."), is very short, or points back ("that" at its start; "zo'n", "daarin", "apply it in" in
+    a short question)."""
     w = words(question)
-    return bool(_FOLLOW_UP_START.match(question.strip())) or len(w) <= 6 or bool(set(w[:2]) & _REFERRING)
+    return (
+        bool(_FOLLOW_UP_START.match(question.strip()))
+        or len(w) <= 6
+        or bool(set(w[:2]) & _REFERRING)
+        or (len(w) <= _SHORT and (bool(set(w) & _REFERRING_SHORT) or bool(_REFERRING_OBJECT.search(question))))
+    )
 
 
 def condense(question: str, history: History | None) -> str:
