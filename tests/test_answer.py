@@ -717,6 +717,28 @@ def test_a_sentence_the_lists_lead_in_repeats_is_not_shown_twice() -> None:
     assert "In an alliance, there is no such top. That creates some limits: [1]" in ans.text
 
 
+def test_a_documents_opening_over_numbered_sections_answers_with_them_in_order() -> None:
+    opening = Chunk("c0", "l.md", "De levenscyclus", "nl", "", None, 0, "Een alliantie doorloopt fasen, van de eerste verkenning tot het einde.", role="intro")
+    phases = [
+        Chunk("c1", "l.md", "De levenscyclus", "nl", "Fase 1: Oriëntatie", None, 1, "In de oriëntatiefase beslist een organisatie of samenwerking de beste route is.", role="background"),
+        Chunk("c2", "l.md", "De levenscyclus", "nl", "Fase 2: Onderhandeling", None, 2, "In de onderhandelingsfase maken partners afspraken over doelen en bijdragen.", role="background"),
+        # a phase that opens with its list: its first item, after its lead-in
+        Chunk("c3", "l.md", "De levenscyclus", "nl", "Fase 3: Vernieuwing of exit", None, 3,
+              "Wat in deze fase telt:\n- een open gesprek over de toekomst, ruim voordat een contract afloopt;\n- een ordelijke ontvlechting van mensen en middelen.", role="steps"),
+    ]
+    other = Chunk("c4", "l.md", "De levenscyclus", "nl", "Waarom fasen ertoe doen", None, 4, "Wie de fasen kent, ziet eerder waar het misgaat tussen partners.", role="background")
+    keys = [c.section_key for c in [opening, *phases, other]]
+    ans = _compose_flat("Wat zijn de fasen van een alliantie?", "nl", "what", opening, *phases, other, sections_in=lambda source: keys)
+    steps = [p for p in ans.points if p.kind == "step"]
+    assert [p.text for p in steps] == [
+        "In de oriëntatiefase beslist een organisatie of samenwerking de beste route is.",
+        "In de onderhandelingsfase maken partners afspraken over doelen en bijdragen.",
+        "Wat in deze fase telt: een open gesprek over de toekomst, ruim voordat een contract afloopt;",
+    ]
+    assert "3. **Fase 3: Vernieuwing of exit.**" in ans.text
+    assert "Ook relevant" not in ans.text or "Fase 1" not in ans.text.split("Ook relevant")[1]  # a listed phase is not "also relevant"
+
+
 def test_an_answer_gave_its_main_section_not_one_it_quoted_in_part() -> None:
     from advisor.answer.compose import ComposeOptions, gave
 

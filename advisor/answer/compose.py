@@ -507,8 +507,10 @@ def compose(
     if section_of is not None and sections_in is not None:
         whole = _parent_as_list(first, section_of, sections_in, vectorize, question_vec, opts.parent_details)
         if whole is not None:
+            listed = {c.section_key for c in whole.chunks}
+
             def inside(sec: _Section) -> bool:  # the parent itself or one of its subsections: in the list already
-                return sec.key[0] == whole.key[0] and (sec.key[1] == whole.key[1] or sec.key[1].startswith(whole.key[1] + " > "))
+                return sec.key in listed or (sec.key[0] == whole.key[0] and (sec.key[1] == whole.key[1] or sec.key[1].startswith(whole.key[1] + " > ")))
 
             if second is not None and inside(second):
                 second = next((sec for sec in ranked if sec is not first and not inside(sec) and sec.score >= first.score - opts.also_margin), None)
@@ -560,6 +562,9 @@ def is_near(hits: Sequence[Hit], threshold: float, floor: float | None) -> bool:
     return best >= min(threshold, floor if floor is not None else threshold) and coverage > 0
 
 
+_NUMBERED_HEADING = re.compile(r"^([^\W\d_]+\s+)?\d+\s*[.:)–-]\s")
+
+
 def _parent_as_list(
     sec: _Section, section_of: SectionOf, sections_in: SectionsIn, vectorize: Vectorize, question_vec: np.ndarray, details: int = 0
 ) -> _Section | None:
@@ -572,6 +577,12 @@ def _parent_as_list(
     the parent's opening may stand above the list (`_opening`)."""
     # a case or a reference list under the same heading is no step
     keys = [k for k in sections_in(sec.key[0]) if k == sec.key or _role_of(k, section_of) not in ("example", "references")]
+    if not sec.key[1] or sec.role == "intro":
+        # A document's opening over three to eight numbered sections of its own ("Fase 1: ...",
+        # "Fase 2: ..."): "Wat zijn de fasen?" is answered by those, in order.
+        numbered = [k for k in keys if k[1] and " > " not in k[1] and _NUMBERED_HEADING.match(k[1])]
+        if 3 <= len(numbered) <= 8:
+            return _steps_of(sec, sec.key[1], numbered, None, section_of, vectorize, question_vec, details, _opening(sec.candidates))
     depth = sec.key[1].count(" > ") + 1 if sec.key[1] else 0
     children = [k for k in keys if sec.key[1] and k[1].startswith(sec.key[1] + " > ") and k[1].count(" > ") == depth]
     if 3 <= len(children) <= 8:
@@ -616,6 +627,8 @@ def _steps_of(
         own = list(section_of(key))
         cands, _ = section_candidates(own)
         first = next((c for c in cands if c.kind == "sentence" or not c.lead), None)
+        if first is None and cands:  # a section that opens with its list: its first item after its lead-in
+            first = Candidate(cands[0].chunk, f"{cands[0].lead} {cands[0].text}", "sentence", cands[0].order)
         if first is None:
             continue
         # the answer numbers the steps itself: "1. Onduidelijke afspraken" is named "Onduidelijke afspraken"
