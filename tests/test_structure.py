@@ -39,6 +39,13 @@ def test_roles_from_headings_in_both_languages() -> None:
     assert section_role("Warning signs that you are in a vicious circle", []) == "signals"
     assert section_role("Waarom ketensamenwerking zo vaak vastloopt", []) == "causes"
     assert section_role("Checklist voor de alliantiemanager", []) == "checklist"
+    # a checklist of things to do is steps; one of questions or statements to check stays a checklist
+    actions = parse_units(_lines("Weeks 1-2\n- Confirm named sponsors on both sides.\n- Run the kick-off with a joint working session.\n"
+                                 "- Agree the first-year plan.\n- Publish a contact list for both teams."))
+    assert section_role("Week-by-week checklist for the first 100 days", actions) == "steps"
+    checks = parse_units(_lines("- We hebben vooraf vastgelegd wat we nodig hebben.\n- We weten hoe de partner zich eerder gedroeg.\n"
+                                "- Hebben we een alternatief als deze partner afvalt?"))
+    assert section_role("Checklist voor de partnerkeuze", checks) == "checklist"
     assert section_role("Voorbeeld (fictief): de scale-up en de energiereus", []) == "example"
     assert section_role("Wat het onderzoek laat zien over succespercentages", []) == "research"
     assert section_role("Do's en don'ts", []) == "dos_donts"

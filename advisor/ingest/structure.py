@@ -194,7 +194,8 @@ _ACTION_INFINITIVES = frozenset(
 _IMPERATIVE_EN = frozenset(
     """make set build keep agree hold use start give name choose define write share plan treat ask let go
     involve invest check review create separate close send avoid limit celebrate be do don't never always
-    focus bring appoint assign measure document""".split()
+    focus bring appoint assign measure document confirm run publish test deliver adjust decide prepare schedule
+    identify invite discuss explain inform report track monitor evaluate organise organize""".split()
 )
 _AUTHOR_YEAR = re.compile(r"\b[A-Z][a-zà-ÿ]+(?: (?:&|en|and) [A-Z][a-zà-ÿ]+)?(?: et al\.)?,? \(?(?:19|20)\d\d\b")
 
@@ -202,6 +203,14 @@ _AUTHOR_YEAR = re.compile(r"\b[A-Z][a-zà-ÿ]+(?: (?:&|en|and) [A-Z][a-zà-ÿ]+)
 def _imperative(text: str) -> bool:
     w = words(text[:40])
     return bool(w) and (w[0] in _IMPERATIVE_NL or w[0] in _IMPERATIVE_EN)
+
+
+def _actions(units: Sequence[Unit]) -> bool:
+    """Is a list of at least three items mostly things to do ("Confirm named sponsors ...", "Hold the
+    handover ..."), none a question? A checklist of actions ("Week-by-week checklist") is steps; a
+    checklist of questions to ask yourself stays a checklist."""
+    listed = [u for u in units if u.kind != "para"]
+    return len(listed) >= 3 and not any(u.is_question for u in listed) and sum(_imperative(u.text) for u in listed) >= 0.6 * len(listed)
 
 
 def _teaches_an_action(heading: str) -> bool:
@@ -223,7 +232,7 @@ def section_role(heading: str, units: Sequence[Unit], *, first: bool = False) ->
     for part in reversed(parts):
         for role, pattern in _HEADING_ROLES:
             if pattern.search(part):
-                return role
+                return "steps" if role == "checklist" and _actions(units) else role
     if not parts and first:
         return "intro"
     if parts and ((_imperative(parts[-1]) and words(parts[-1])[0] != "vier") or _teaches_an_action(parts[-1])):
