@@ -34,13 +34,16 @@ _HEADING_LIKE = re.compile(r"[.!?…:;)\"'”’]$")
 _CASE_TITLE = re.compile(r"^(voorbeeld|praktijkvoorbeeld|casus|example|case|case study|illustrative case)\b[^:.]{0,20}:\s", re.IGNORECASE)
 
 
+def _case_title(text: str) -> bool:
+    return bool(_CASE_TITLE.match(text)) and len(text.split()) < 12
+
+
 def opens_case(candidate_text: str, chunk_text: str) -> bool:
     """Does a case's title ("Voorbeeld (fictief): ...") stand right before this text in its chunk?"""
     at = chunk_text.find(candidate_text)
     if at <= 0:
         return False
-    before = re.split(r"(?<=[.!?])\s+|\n", chunk_text[:at].strip())[-1]
-    return bool(_CASE_TITLE.match(before)) and len(before.split()) < 12
+    return _case_title(re.split(r"(?<=[.!?])\s+|\n", chunk_text[:at].strip())[-1])
 
 
 def defect(text: str) -> str | None:
@@ -55,7 +58,7 @@ def defect(text: str) -> str | None:
         return "meta"
     if body.endswith(":"):
         return "lead-in"
-    if (not _HEADING_LIKE.search(body) or _CASE_TITLE.match(body)) and len(body.split()) < 12:
+    if (not _HEADING_LIKE.search(body) and len(body.split()) < 12) or _case_title(body):
         return "heading"
     if len(body.split()) < MIN_WORDS:
         return "short"
