@@ -377,8 +377,9 @@ class Searcher:
 
     @cached_property
     def _lower_text(self) -> str:
-        """Every chunk's text in lower case, one per line: where `knows` looks for a phrase."""
-        return "\n".join(c.text.lower() for c in self.chunks)
+        """Every chunk's text in lower case, where `knows` looks for a phrase; joined by a character no
+        phrase pattern spans, so that a phrase never runs from one chunk into the next."""
+        return "\0".join(c.text.lower() for c in self.chunks)
 
     def section_similarity(self, key: tuple[str, str], qvec: np.ndarray, offsets: dict[str, float] | None = None) -> float:
         """A section's best chunk's similarity to `qvec` (the stored vectors embed each chunk with its
