@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -846,3 +847,26 @@ def test_a_document_ranks_by_fusion_or_by_its_centred_similarity_whichever_is_be
     assert ranks == {"role.md": 0, "sarcasme.md": 0, "norms.md": 2, "topteam.md": 1}
     # with no language offsets, the raw similarity: nothing is ranked lower than fusion ranks it
     assert all(document_ranks(hits, {})[d] <= r for d, r in document_ranks(hits).items())
+
+
+def test_what_you_can_do_leads_only_steps_that_are_things_to_do() -> None:
+    # Numbered stages are steps by their count, but no advice: "Welke rol speelt humor?" got "Wat u
+    # kunt doen" over how joking turns into cynicism.
+    stages = Chunk("c1", "a.md", "A", "nl", "Van grap naar cynisme: hoe het verschuift", None, 0, (
+        "Vaak is een verschuiving in vier stappen te zien:\n1. Gedeelde humor. Mensen lachen samen om de bureaucratie.\n"
+        "2. Plagerijen over verschillen. Men maakt goedmoedige opmerkingen over de ander.\n"
+        "3. Grappen achter de rug. De opmerkingen krijgen een scherper randje.\n4. Cynisme. Men verwacht niets meer van de samenwerking."
+    ), role="steps")
+    described = _compose_flat("Welke rol speelt humor in een samenwerking?", "nl", "how", stages)
+    assert described.text.startswith("**Wat de bronnen erover zeggen**") and len(described.points) >= 3
+    # numbered things to do, or numbered practices their lead-in says help, keep the frame
+    actions = replace(stages, text=stages.text.replace("1. Gedeelde humor.", "1. Benoem de humor."))
+    assert _compose_flat("Welke rol speelt humor in een samenwerking?", "nl", "how", actions).text.startswith("**Wat u kunt doen**")
+    practices = replace(stages, text=stages.text.replace("Vaak is een verschuiving in vier stappen te zien:", "Vier werkvormen helpen:"))
+    assert _compose_flat("Hoe ga ik om met humor?", "nl", "how", practices).text.startswith("**Wat u kunt doen**")
+    # a heading that teaches an action keeps it too ("Building the escalation ladder")
+    ladder = Chunk("c2", "b.md", "B", "en", "Building the escalation ladder", None, 0, (
+        "Most procedures use three levels:\n1. Level 1: working team. Day-to-day disagreements.\n"
+        "2. Level 2: alliance managers. Issues the team cannot settle.\n3. Level 3: steering committee. Strategic disputes."
+    ), role="steps")
+    assert _compose_flat("How do I build an escalation ladder?", "en", "how", ladder).text.startswith("**What you can do**")

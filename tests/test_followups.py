@@ -32,12 +32,14 @@ DOCUMENTS = [
     "the-alliance-manager-role.md",
     "klein-binnen-groot-netwerkorganisatie.md",
     "vicious-circles-between-partners.html",
+    "when-a-partner-does-not-deliver.md",
 ]
 # Gold follow-ups on these documents whose section the condensed question alone did not bring.
 FOLLOWUPS = ["b6-3", "c1-3", "h7-3"]
 # Gold follow-ups that ask for more of a section the last answer quoted only in part, under "also
-# relevant" ("En wat moet ik vooral niet doen?" after an answer that quoted two of its don'ts).
-MORE_OF = ["b5-3", "d5-3"]
+# relevant" ("En wat moet ik vooral niet doen?" after an answer that quoted two of its don'ts; "And
+# why does that happen in the first place?" after the steps for a partner who delivers late).
+MORE_OF = ["d5-3", "g1-3"]
 
 
 @pytest.fixture(scope="module")

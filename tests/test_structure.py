@@ -63,7 +63,20 @@ def test_roles_from_headings_in_both_languages() -> None:
     assert section_role("How to break a vicious circle", []) == "steps"
     assert section_role("Hoe pak je een machtsstrijd aan", []) == "steps"
     assert section_role("Hoe vertegenwoordigers thuis over de partner praten", []) == "background"
-    assert section_role("How vicious circles form between partners", []) == "background"
+    # ... and how something forms or arises is its causes
+    assert section_role("How vicious circles form between partners", []) == "causes"
+    assert section_role("Hoe wij-zij-denken ontstaat", []) == "causes"
+    # a subsection on one of the topics its parent lists is not the parent's role word's topic
+    assert section_role("De ketenregisseur: rol, mandaat en valkuilen > Mandaat", []) == "background"
+    assert section_role("De ketenregisseur: rol, mandaat en valkuilen > Taken van een ketenregisseur", []) == "background"
+    assert section_role("De ketenregisseur: rol, mandaat en valkuilen", []) == "background"
+    assert section_role("De ketenregisseur: rol, mandaat en valkuilen > Valkuilen", []) == "dos_donts"
+    assert section_role("Two kinds of trust: competence and goodwill", []) == "background"
+    assert section_role("The core competencies: boundary spanner, translator, diplomat > Translator", []) == "steps"
+    # "case" as an argument is no case told
+    assert section_role("Making the case to the board", []) == "steps"
+    assert section_role("The value-for-money case, and its limits", []) == "background"
+    assert section_role("Case 2: a toll road", []) == "example" and section_role("Illustrative cases", []) == "example"
     # a Dutch heading closed by the action it teaches is advice; a relative clause is not
     assert section_role("Eindeloos uitstel voorkomen", []) == "steps"
     assert section_role("Machtsbalans herstellen of bewaken", []) == "steps"
@@ -91,6 +104,19 @@ def test_roles_from_content_where_a_document_has_no_headings() -> None:
     research = parse_units(_lines("Gulati (1995) vond dat herhaalde allianties vertrouwen opbouwen. Kale en Singh (2007) lieten zien dat leren telt."))
     assert section_role("", research) == "research"
     assert section_role("", parse_units(_lines("Een gewone alinea over samenwerking.")), first=True) == "intro"
+    # running text that tells the reader what to do, in a third of its sentences, is advice
+    scorecard = parse_units(_lines(
+        "Een bruikbare scorekaart bestaat uit drie delen. Houd het bij vijftien tot twintig indicatoren.\n"
+        "- Resultaten: de afgesproken doelen.\n- Relatie: vertrouwen en openheid.\n- Proces: snelheid van besluitvorming.\n"
+        "Stel de scorekaart samen op met de partner. Als één partij de indicatoren bepaalt, voelt de meting als controle."
+    ))
+    assert section_role("Een scorekaart op resultaten, relatie en proces", scorecard) == "steps"
+    # a description with one tip in it stays a description
+    described = parse_units(_lines(
+        "Een klassieke fout is dat juristen onderhandelen. Het team dat de alliantie runt, erft een contract. "
+        "Dat kost waarde. Betrek daarom de alliantiemanager vanaf het begin. Dat is zelden gebeurd."
+    ))
+    assert section_role("Het onderhandelteam en het uitvoeringsteam", described) == "background"
 
 
 def test_question_intent_in_both_languages_and_for_keyword_queries() -> None:
@@ -99,6 +125,11 @@ def test_question_intent_in_both_languages_and_for_keyword_queries() -> None:
     assert question_intent("How do I set up an escalation procedure?") == "how"
     assert question_intent("Waarom komt zo'n ketensamenwerking niet van de grond?") == "why"
     assert question_intent("Why do alliances fail?") == "why"
+    # how it came to this asks why; how to get somewhere asks what to do
+    assert question_intent("How did we end up here when nobody intended to escalate?") == "why"
+    assert question_intent("Hoe zijn we hier beland?") == "why" and question_intent("Hoe kon het zo ver komen?") == "why"
+    assert question_intent("How come the partner stopped sharing plans?") == "why"
+    assert question_intent("How do we get there?") == "how" and question_intent("How do I end up with a plan both boards sign?") == "how"
     assert question_intent("Hoe weet ik of ons doel te vaag is?") == "signals"
     assert question_intent("How can I tell whether a partner is playing power games?") == "signals"
     # checking whether something is so asks how to tell, in whichever words

@@ -25,7 +25,7 @@ import numpy as np
 from advisor.answer.points import Candidate, defect, opens_case, section_candidates
 from advisor.core.text import phrase_pattern, stopwords
 from advisor.core.types import Answer, AnswerPoint, Chunk, Citation, Hit, Language
-from advisor.ingest.structure import only_donts, without_number
+from advisor.ingest.structure import Unit, only_donts, section_role, things_to_do, without_number
 from advisor.retrieve.fusion import better_places
 from advisor.retrieve.intent import WEAK_ROLES, Intent, role_fit
 
@@ -366,6 +366,16 @@ def frame_for(intent: Intent, role: str) -> str:
     if intent == "what" or role in FRAME_ROLES.get(intent, frozenset()):
         return intent
     return _FRAME_OF_ROLE.get(role, "what")
+
+
+def describes_advice(section: _Section) -> bool:
+    """May "What you can do" lead an answer from this section? Not over numbered stages or factors
+    that only their count made steps ("Van grap naar cynisme: hoe het verschuift": 1. Gedeelde
+    humor. 2. Plagerijen ...): a heading that teaches an action, or steps that are things to do."""
+    steps = [Unit("step", c.text, c.lead, c.name) for c in section.candidates if c.kind == "step"]
+    if len(steps) < 3 or section_role(section.key[1], []) == "steps":
+        return True
+    return things_to_do(steps)
 
 
 def _where(t: dict, section: _Section) -> str:
@@ -843,7 +853,10 @@ def _answer(
         warned = _warnings(first, opts.max_steps)
         if warned:
             picked, avoid = warned, True
-    frame = t["frame"]["avoid" if avoid else frame_for(intent, first.role)]
+    framed = "avoid" if avoid else frame_for(intent, first.role)
+    if framed == "how" and not describes_advice(first):
+        framed = "what"
+    frame = t["frame"][framed]
     lead = f"**{frame}**, {t['according'].format(where=_where(t, first))} [{lead_n}]:"
     lines += [lead, ""]
 

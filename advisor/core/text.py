@@ -135,8 +135,17 @@ def stopwords() -> dict[str, frozenset[str]]:
     return {"nl": STOPWORDS_DUTCH | frozenset(extra_nl), "en": STOPWORDS_EN | frozenset(extra_en)}
 
 
+def fold(word: str) -> str:
+    """A word without its diacritics: "coördinatie" -> "coordinatie", "cliënt" -> "client". People
+    type Dutch words both ways; keyword matching and the glossary compare words folded."""
+    if word.isascii():
+        return word
+    return unicodedata.normalize("NFC", "".join(ch for ch in unicodedata.normalize("NFD", word) if not unicodedata.combining(ch)))
+
+
 def plain_words(text: str, stop: frozenset[str]) -> list[str]:
-    toks = (part for w in words(text) for part in re.split(r"['’-]", w))
+    """A text's words in lower case and without diacritics (`fold`), less the stopwords."""
+    toks = (fold(part) for w in words(text) for part in re.split(r"['’-]", w))
     return [w for w in toks if len(w) > 1 and w not in stop]
 
 

@@ -134,14 +134,17 @@ _HEADING_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("references", r"^(bronnen|bronvermelding|literatuurlijst|referenties|references|sources|bibliography|further reading|verder lezen)\W*$"),
         ("checklist", r"\bchecklist|\bzelfscan|\bzelftest|\bvragen (voor|om|die)\b|\bquestions (to|for)\b|\bself[- ]assessment|\bquick ?scan"),
         ("dos_donts", r"\bdo'?s\b|\bwel en niet\b|" + _DONT_WORDS),
-        ("example", r"\bvoorbeeld|\bcasus|\bcase\b|\bpraktijkvoorbeeld|\billustrati|\bin de praktijk\b|\bin practice\b|\bexamples?\b"),
+        # "case" as a case told ("Case 2:", "a case study", "Illustrative cases"), not as an argument
+        # ("Making the case to the board", "The value-for-money case, and its limits")
+        ("example", r"\bvoorbeeld|\bcasus|\bcases\b|\bcase( stud|\s*\d|\s*:|\s*\()|^(an?|one|our) case\b|\bpraktijkvoorbeeld|\billustrati|\bin de praktijk\b|\bin practice\b|\bexamples?\b"),
         (
             "signals",
             r"signal|\bsignen\b|\bsigns?\b|\bherkennen\b|\bherken je\b|\bhoe weet je\b|\bsymptom|\bwarning|\bred flags?\b|\brode vlag|\bdiagnos|\bmeten\b|\bmeet je\b|"
             r"\bmeasur|\bindicator|\bwanneer .* te (vaag|smal|breed)\b",
         ),
         ("research", r"\bonderzoek|\bliteratuur|\btheorie|\bwetenschap|\bwat we weten\b|\bresearch|\bevidence\b|\bstudies\b|\btheory\b|\bliterature\b|\bwhat we know\b"),
-        ("causes", r"^waarom\b|\boorzak|\bredenen\b|\bhoe komt\b|^why\b|\bcauses?\b|\breasons?\b|\broot causes?\b|\bwaar .* vandaan\b|\bwhere .* comes? from\b"),
+        # how something forms or arises is its causes ("How vicious circles form between partners")
+        ("causes", r"^waarom\b|^(how|hoe)\b.*\b(forms?|arises?|emerges?|ontstaa?t|ontstaan)\b|\boorzak|\bredenen\b|\bhoe komt\b|^why\b|\bcauses?\b|\breasons?\b|\broot causes?\b|\bwaar .* vandaan\b|\bwhere .* comes? from\b"),
         (
             "steps",
             r"^hoe\b.*\b(je|u|we|jullie|ik)\b|^how (to|you|we|i)\b|^how .*\b(you|we)\b|\bstappen|\bstappenplan|\baanpak\b|\bwat werkt\b|\bwat (je|u) (kunt|kan) doen\b|\bwat .* doet\b|\bwat te doen\b|\btips\b|\binterventies\b|"
@@ -222,6 +225,43 @@ def _teaches_an_action(heading: str) -> bool:
     return w[-1] in _ACTION_INFINITIVES
 
 
+_HELPS = re.compile(
+    r"\b(help|helps|helpen|helpt|werkt|werken|works|work|tips|maatregelen|werkvormen|practices|aanbevelingen|recommendations|to do|te doen)\b",
+    re.IGNORECASE,
+)
+
+
+def things_to_do(steps: Sequence[Unit]) -> bool:
+    """Are numbered steps things to do: one opens with an imperative ("Roteer mensen."), or their
+    lead-in says they help ("Three practices help:", "Een paar werkvormen die werken:")? Numbered
+    stages, factors or sources describe ("Vaak is een verschuiving in vier stappen te zien:
+    1. Gedeelde humor. 2. Plagerijen over verschillen. ...")."""
+    return any(_imperative(u.name or u.text) for u in steps) or any(_HELPS.search(u.lead) for u in steps)
+
+
+def _advises(units: Sequence[Unit]) -> bool:
+    """Does a section's running text tell the reader what to do: at least two of its sentences, and a
+    third of them, open with an imperative ("Houd het bij vijftien tot twintig indicatoren.", "Stel
+    de scorekaart samen op met de partner.")? For a section whose heading and lists say nothing of
+    its role; a description with one tip in it stays a description."""
+    sentences = [s for u in units if u.kind == "para" for s in split_sentences(u.text)]
+    told = sum(_imperative(s) for s in sentences)
+    return told >= 2 and 3 * told >= len(sentences)
+
+
+def _one_topic_of_several(heading: str, m: re.Match[str], leaf: str | None) -> bool:
+    """Does the role word `m` found in `heading` name one of several topics the heading lists after
+    its colon ("De ketenregisseur: rol, mandaat en valkuilen"), for a section not on that topic? The
+    heading's section and its subsections "Mandaat" and "Taken van een ketenregisseur" are then no
+    pitfalls; its subsection "Valkuilen" is. A role word before the colon covers every listed topic
+    ("The core competencies: boundary spanner, translator, diplomat"). `leaf`: the subsection's own
+    heading when `heading` is its parent's."""
+    colon = heading.find(":")
+    if not 0 <= colon < m.start() or not re.search(r",|\ben\b|\band\b", heading[colon:]):
+        return False
+    return leaf is None or m.group(0).lower() not in leaf.lower()
+
+
 def section_role(heading: str, units: Sequence[Unit], *, first: bool = False) -> str:
     """The role of a section from its own heading, then from its content.
 
@@ -229,9 +269,11 @@ def section_role(heading: str, units: Sequence[Unit], *, first: bool = False) ->
     `first` marks the document's opening section (the text before the first heading).
     """
     parts = [p.strip() for p in heading.split(" > ") if p.strip()]
-    for part in reversed(parts):
+    for depth in range(len(parts) - 1, -1, -1):
+        part = parts[depth]
         for role, pattern in _HEADING_ROLES:
-            if pattern.search(part):
+            m = pattern.search(part)
+            if m and not _one_topic_of_several(part, m, None if depth == len(parts) - 1 else parts[-1]):
                 return "steps" if role == "checklist" and _actions(units) else role
     if not parts and first:
         return "intro"
@@ -247,4 +289,6 @@ def section_role(heading: str, units: Sequence[Unit], *, first: bool = False) ->
     text = " ".join(u.text for u in units)
     if len(_AUTHOR_YEAR.findall(text)) >= 2:
         return "research"
+    if not first and _advises(units):
+        return "steps"
     return "intro" if first else "background"

@@ -22,7 +22,7 @@ from threading import Lock
 
 import numpy as np
 
-from advisor.core.text import detect_query_language, plain_words, stemmer, stopwords
+from advisor.core.text import detect_query_language, fold, plain_words, stemmer, stopwords
 from advisor.index.lexicon import MIN_LETTERS  # a question word is matched as the build's words were chosen
 
 GLOSSARY_FILE = "glossary.txt"  # beside this module: English word, Dutch word; pairs separated by ';'
@@ -42,7 +42,7 @@ def parse_pairs(text: str, name: str = GLOSSARY_FILE) -> tuple[tuple[str, str], 
     body = " ".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
     out = []
     for n, pair in enumerate(body.split(";"), start=1):
-        words = pair.lower().split()
+        words = [fold(w) for w in pair.lower().split()]
         if not words:
             continue
         if len(words) != 2:

@@ -53,11 +53,17 @@ _PATTERNS: tuple[tuple[Intent, re.Pattern[str]], ...] = tuple(
             r"\bonderzoek(ers?)?\b|\bwetenschap|\bstudies\b|\bliteratuur|\btheorie|\bresearch(ers?)?\b(?!\s+(" + _RESEARCH_AS_KIND + r")\b)|"
             r"\bevidence\b|\bliterature\b|\btheory\b|\bscientific\b|\bacademic",
         ),
-        ("why", r"^\s*(waarom|why)\b|\bwaarom\b|\bhoe komt (het|dat)\b|\boorza|\bwhy\b|\bwhat causes\b|\bcauses?\b|\breasons?\b|\bredenen?\b|\bwat gaat er mis\b|\bwhat is going wrong\b|\bgoes wrong\b"),
+        # why, also asked as how it came to this: "How did we end up here?", "Hoe is het zo gekomen?"
+        ("why", r"^\s*(waarom|why)\b|\bwaarom\b|\bhoe komt (het|dat)\b|\boorza|\bwhy\b|\bwhat causes\b|\bcauses?\b|\breasons?\b|\bredenen?\b|\bwat gaat er mis\b|\bwhat is going wrong\b|\bgoes wrong\b|"
+            r"\bhow did (we|i|it|this|that|things|they) (end up|get|come)\b|\bhow (do|does|could|can) (we|i|it|things|they|you) end up (here|like this|in this)\b|"
+            r"\bhow come\b|\bhow did .* (happen|arise)\b|"
+            r"\bhoe (is|zijn|kon|kan) .* (zo )?(gekomen|beland|ontstaan|ontstaat|zo ver komen)\b|\bhoe (zijn|is) (we|wij|het|dit|dat) (hier|daar|zo) (beland|gekomen|terechtgekomen)\b|\bhoe ontstaa?t\b"),
         ("options", r"\bwelke (vormen|opties|modellen|mogelijkheden|soorten|varianten|keuzes)\b|\bwhich (options|forms|models|types|kinds)\b|\b(options|alternatives|alternatieven)\b|\bwhat (kinds|types|forms) of\b"),
         (
             "how",
             r"\bhoe\b|\bwat (kan|kun|moet|moeten|doe|doen|zou) (ik|je|u|we|wij)\b|\bwat (kan|kun|moet) (ik|je|u|we) doen\b|\bwelke (stappen|concrete|acties|maatregelen|afspraken|competenties|instrumenten)\b|"
+            # "Wat is een goede eerste stap ...?" asks what to do, not what something is
+            r"\b(goede|beste|slimste|verstandigste|eerste|volgende) (eerste )?(stap|stappen|zet|aanpak|manier)\b|\b(good|best|first|next|right|smart) (first )?(step|steps|move|approach|way)\b|"
             r"\btips?\b|\baanpak\b|\bhow\b|\bwhat (should|can|could|do|must) (i|we|you)\b|\bwhat steps\b|\bwhich (steps|competencies|tools|rules)\b|\badvice\b|\bbest way\b|\bhet beste\b",
         ),
         ("what", r"^\s*(wat is|wat zijn|wat betekent|what is|what are|what does .* mean|define|definitie)\b|\bwat houdt .* in\b|\bwat bedoel"),
