@@ -88,6 +88,22 @@ def test_follow_up_uses_the_previous_question() -> None:
     assert question_language("And why?", ["How does trust grow?"]) == "en"
 
 
+def test_a_follow_up_of_a_follow_up_keeps_the_topic_of_the_question_they_follow() -> None:
+    # "Heb je een voorbeeld?" after "Waar komt dat eigenlijk vandaan?" borrowed only "vandaan" and
+    # was answered from an article on shared goals.
+    history = [
+        {"role": "user", "content": "Hoe voorkom ik dat wij-zij-denken de samenwerking ondermijnt?"}, {"role": "assistant", "content": "..."},
+        {"role": "user", "content": "Waar komt dat eigenlijk vandaan?"}, {"role": "assistant", "content": "..."},
+    ]
+    condensed = condense("Heb je een voorbeeld?", history)
+    assert condensed.startswith("Hoe voorkom ik dat wij-zij-denken") and condensed.endswith("Heb je een voorbeeld?")
+    # a standalone question in between ends the chain; it goes back at most three questions
+    assert condense("En waarom?", ["Hoe groeit vertrouwen?", "Welke governancevorm past bij een netwerk met twintig deelnemers?"]) == (
+        "Welke governancevorm past bij een netwerk met twintig deelnemers? En waarom?"
+    )
+    assert condense("En dan?", ["Hoe groeit vertrouwen?", "En dan?", "En dan?", "En dan?"]).split("?")[0] == "En dan"
+
+
 def test_a_short_question_that_points_back_is_a_follow_up() -> None:
     # "it" as what is done, or a word that points back, in a short question
     assert is_follow_up("How do we apply it in an alliance?")

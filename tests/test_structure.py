@@ -129,6 +129,10 @@ def test_question_intent_in_both_languages_and_for_keyword_queries() -> None:
     assert question_intent("How did we end up here when nobody intended to escalate?") == "why"
     assert question_intent("Hoe zijn we hier beland?") == "why" and question_intent("Hoe kon het zo ver komen?") == "why"
     assert question_intent("How come the partner stopped sharing plans?") == "why"
+    assert question_intent("Waar komt dat eigenlijk vandaan?") == "why" and question_intent("Where does this distrust come from?") == "why"
+    # "Wat is een goede eerste stap ...?" asks what to do, not what something is
+    assert question_intent("Wat is een goede eerste stap als de relatie met de partner verslechtert?") == "how"
+    assert question_intent("What is the best first step after signing?") == "how"
     assert question_intent("How do we get there?") == "how" and question_intent("How do I end up with a plan both boards sign?") == "how"
     assert question_intent("Hoe weet ik of ons doel te vaag is?") == "signals"
     assert question_intent("How can I tell whether a partner is playing power games?") == "signals"

@@ -77,12 +77,20 @@ def is_follow_up(question: str) -> bool:
     )
 
 
+FOLLOW_UP_CHAIN = 3  # a follow-up of a follow-up borrows from at most this many questions back
+
+
 def condense(question: str, history: History | None) -> str:
-    """A standalone search query: a follow-up borrows the previous question's words."""
+    """A standalone search query: a follow-up borrows the previous question's words, and when that
+    was a follow-up too, the words it borrowed ("Hoe voorkom ik wij-zij-denken?", "Waar komt dat
+    vandaan?", "Heb je een voorbeeld?": the third is about wij-zij-denken, not about "vandaan")."""
     previous = user_turns(history)
-    if previous and is_follow_up(question):
-        return f"{previous[-1]} {question}"
-    return question
+    borrowed: list[str] = []
+    current = question
+    while previous and is_follow_up(current) and len(borrowed) < FOLLOW_UP_CHAIN:
+        current = previous.pop()
+        borrowed.insert(0, current)
+    return " ".join([*borrowed, question])
 
 
 def question_language(question: str, history: History | None = None) -> Language:

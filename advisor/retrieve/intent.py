@@ -56,7 +56,7 @@ _PATTERNS: tuple[tuple[Intent, re.Pattern[str]], ...] = tuple(
         # why, also asked as how it came to this: "How did we end up here?", "Hoe is het zo gekomen?"
         ("why", r"^\s*(waarom|why)\b|\bwaarom\b|\bhoe komt (het|dat)\b|\boorza|\bwhy\b|\bwhat causes\b|\bcauses?\b|\breasons?\b|\bredenen?\b|\bwat gaat er mis\b|\bwhat is going wrong\b|\bgoes wrong\b|"
             r"\bhow did (we|i|it|this|that|things|they) (end up|get|come)\b|\bhow (do|does|could|can) (we|i|it|things|they|you) end up (here|like this|in this)\b|"
-            r"\bhow come\b|\bhow did .* (happen|arise)\b|"
+            r"\bhow come\b|\bhow did .* (happen|arise)\b|\bwaar (komt|komen) .*vandaan\b|\bwhere (does|do) .* come from\b|"
             r"\bhoe (is|zijn|kon|kan) .* (zo )?(gekomen|beland|ontstaan|ontstaat|zo ver komen)\b|\bhoe (zijn|is) (we|wij|het|dit|dat) (hier|daar|zo) (beland|gekomen|terechtgekomen)\b|\bhoe ontstaa?t\b"),
         ("options", r"\bwelke (vormen|opties|modellen|mogelijkheden|soorten|varianten|keuzes)\b|\bwhich (options|forms|models|types|kinds)\b|\b(options|alternatives|alternatieven)\b|\bwhat (kinds|types|forms) of\b"),
         (
