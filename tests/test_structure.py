@@ -101,6 +101,11 @@ def test_roles_from_content_where_a_document_has_no_headings() -> None:
     assert section_role("", parse_units(_lines(STEPS))) == "steps"
     imperatives = parse_units(_lines("- Zorg voor een trekker met tijd.\n- Werk met echte vraagstukken.\n- Geef de groep een eigen budget."))
     assert section_role("", imperatives) == "steps"
+    # named items whose bodies tell what to do ("Commitment tracking. Keep a visible list ...")
+    named = parse_units(_lines("- Opening round. Start each meeting with a short round.\n- Commitment tracking. Keep a visible list of promises.\n"
+                               "- Informal time. A dinner before the meeting helps."))
+    assert section_role("Rituals that work in a board", named) == "steps"
+    assert section_role("Rituals in a board", parse_units(_lines("- Opening round. A short round.\n- Informal time. A dinner.\n- Hosts. Each in turn."))) == "background"
     research = parse_units(_lines("Gulati (1995) vond dat herhaalde allianties vertrouwen opbouwen. Kale en Singh (2007) lieten zien dat leren telt."))
     assert section_role("", research) == "research"
     assert section_role("", parse_units(_lines("Een gewone alinea over samenwerking.")), first=True) == "intro"
@@ -133,6 +138,12 @@ def test_question_intent_in_both_languages_and_for_keyword_queries() -> None:
     # "Wat is een goede eerste stap ...?" asks what to do, not what something is
     assert question_intent("Wat is een goede eerste stap als de relatie met de partner verslechtert?") == "how"
     assert question_intent("What is the best first step after signing?") == "how"
+    # how one thing differs from another asks what each is; how to deal with differences asks what to do
+    assert question_intent("Wat doet een netwerkleider anders dan een gewone manager?") == "what"
+    assert question_intent("How is a network leader different from a line manager?") == "what"
+    assert question_intent("Hoe verschilt een netwerkleider van een manager?") == "what"
+    assert question_intent("How do we deal with cultural differences between the partners?") == "how"
+    assert question_intent("Hoe ga ik om met verschillen tussen de partners?") == "how"
     assert question_intent("How do we get there?") == "how" and question_intent("How do I end up with a plan both boards sign?") == "how"
     assert question_intent("Hoe weet ik of ons doel te vaag is?") == "signals"
     assert question_intent("How can I tell whether a partner is playing power games?") == "signals"

@@ -208,12 +208,21 @@ def _imperative(text: str) -> bool:
     return bool(w) and (w[0] in _IMPERATIVE_NL or w[0] in _IMPERATIVE_EN)
 
 
+def _tells(unit: Unit) -> bool:
+    """Does a list item or step tell the reader what to do: it opens with an imperative, or its
+    body does right after its name ("Rotating hosts. Meet at each partner's site in turn.")?"""
+    if _imperative(unit.text):
+        return True
+    rest = unit.text[len(unit.name) :].lstrip() if unit.name and unit.text.startswith(unit.name) else ""
+    return bool(rest) and _imperative(rest)
+
+
 def _actions(units: Sequence[Unit]) -> bool:
     """Is a list of at least three items mostly things to do ("Confirm named sponsors ...", "Hold the
     handover ..."), none a question? A checklist of actions ("Week-by-week checklist") is steps; a
     checklist of questions to ask yourself stays a checklist."""
     listed = [u for u in units if u.kind != "para"]
-    return len(listed) >= 3 and not any(u.is_question for u in listed) and sum(_imperative(u.text) for u in listed) >= 0.6 * len(listed)
+    return len(listed) >= 3 and not any(u.is_question for u in listed) and sum(_tells(u) for u in listed) >= 0.6 * len(listed)
 
 
 def _teaches_an_action(heading: str) -> bool:
@@ -236,7 +245,7 @@ def things_to_do(steps: Sequence[Unit]) -> bool:
     lead-in says they help ("Three practices help:", "Een paar werkvormen die werken:")? Numbered
     stages, factors or sources describe ("Vaak is een verschuiving in vier stappen te zien:
     1. Gedeelde humor. 2. Plagerijen over verschillen. ...")."""
-    return any(_imperative(u.name or u.text) for u in steps) or any(_HELPS.search(u.lead) for u in steps)
+    return any(_tells(u) for u in steps) or any(_HELPS.search(u.lead) for u in steps)
 
 
 def _advises(units: Sequence[Unit]) -> bool:
@@ -284,7 +293,7 @@ def section_role(heading: str, units: Sequence[Unit], *, first: bool = False) ->
     listed = [u for u in units if u.kind != "para"]
     if units and sum(u.is_question for u in units) >= max(2, 0.6 * len(units)):
         return "checklist"
-    if len(listed) >= 3 and (sum(u.kind == "step" for u in listed) >= 3 or sum(_imperative(u.text) for u in listed) >= 0.5 * len(listed)):
+    if len(listed) >= 3 and (sum(u.kind == "step" for u in listed) >= 3 or sum(_tells(u) for u in listed) >= 0.5 * len(listed)):
         return "steps"
     text = " ".join(u.text for u in units)
     if len(_AUTHOR_YEAR.findall(text)) >= 2:

@@ -59,6 +59,8 @@ _PATTERNS: tuple[tuple[Intent, re.Pattern[str]], ...] = tuple(
             r"\bhow come\b|\bhow did .* (happen|arise)\b|\bwaar (komt|komen) .*vandaan\b|\bwhere (does|do) .* come from\b|"
             r"\bhoe (is|zijn|kon|kan) .* (zo )?(gekomen|beland|ontstaan|ontstaat|zo ver komen)\b|\bhoe (zijn|is) (we|wij|het|dit|dat) (hier|daar|zo) (beland|gekomen|terechtgekomen)\b|\bhoe ontstaa?t\b"),
         ("options", r"\bwelke (vormen|opties|modellen|mogelijkheden|soorten|varianten|keuzes)\b|\bwhich (options|forms|models|types|kinds)\b|\b(options|alternatives|alternatieven)\b|\bwhat (kinds|types|forms) of\b"),
+        # how one thing differs from another asks what each is, not what to do
+        ("what", r"^\s*how (is|are|does|do) .*\b(different from|differ from)\b|^\s*hoe (verschilt|verschillen)\b"),
         (
             "how",
             r"\bhoe\b|\bwat (kan|kun|moet|moeten|doe|doen|zou) (ik|je|u|we|wij)\b|\bwat (kan|kun|moet) (ik|je|u|we) doen\b|\bwelke (stappen|concrete|acties|maatregelen|afspraken|competenties|instrumenten)\b|"
@@ -66,7 +68,13 @@ _PATTERNS: tuple[tuple[Intent, re.Pattern[str]], ...] = tuple(
             r"\b(goede|beste|slimste|verstandigste|eerste|volgende) (eerste )?(stap|stappen|zet|aanpak|manier)\b|\b(good|best|first|next|right|smart) (first )?(step|steps|move|approach|way)\b|"
             r"\btips?\b|\baanpak\b|\bhow\b|\bwhat (should|can|could|do|must) (i|we|you)\b|\bwhat steps\b|\bwhich (steps|competencies|tools|rules)\b|\badvice\b|\bbest way\b|\bhet beste\b",
         ),
-        ("what", r"^\s*(wat is|wat zijn|wat betekent|what is|what are|what does .* mean|define|definitie)\b|\bwat houdt .* in\b|\bwat bedoel"),
+        # what something is, also as how it differs from something else ("Wat doet een netwerkleider
+        # anders dan een gewone manager?")
+        (
+            "what",
+            r"^\s*(wat is|wat zijn|wat betekent|what is|what are|what does .* mean|define|definitie)\b|\bwat houdt .* in\b|\bwat bedoel|"
+            r"\banders dan\b|\bverschil(len)? (tussen|met)\b|\bdifferences? between\b|\bdifferent from\b|\bcompared (to|with)\b|\bvergeleken met\b",
+        ),
     )
 )
 
