@@ -87,6 +87,9 @@ def test_roles_from_headings_in_both_languages() -> None:
     assert section_role("Planning the exit from the start", []) == "steps"
     assert section_role("Practical lessons for public and private partners", []) == "steps"
     assert section_role("Go for quick wins that matter", []) == "steps"
+    # the Dutch words for what the English headings' "practices" and "rules" name
+    assert section_role("Relationele praktijken die het verschil maken", []) == "steps"
+    assert section_role("Spelregels voor het gezamenlijke team", []) == "steps"
     # "wel en niet" names both; Dutch red flags are signals
     assert section_role("Wat wel en niet te doen", []) == "dos_donts"
     assert section_role("Rode vlaggen die je niet moet wegredeneren", []) == "signals"
