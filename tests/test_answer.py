@@ -886,3 +886,16 @@ def test_what_you_can_do_leads_only_steps_that_are_things_to_do() -> None:
         "2. Level 2: alliance managers. Issues the team cannot settle.\n3. Level 3: steering committee. Strategic disputes."
     ), role="steps")
     assert _compose_flat("How do I build an escalation ladder?", "en", "how", ladder).text.startswith("**What you can do**")
+
+
+def test_a_section_headed_by_a_name_the_question_gives_is_preferred() -> None:
+    # "We have a partner in Japan": the country's own section, not the generic checklist that fits "what should we" as well
+    checklist = Chunk("c1", "a.md", "A", "nl", "Praktische checklist", None, 0, "- Bepaal eerst je eigen positie op de belangrijkste dimensies.\n- Maak expliciet wie bij beide partners waarover beslist.\n- Leg afspraken schriftelijk vast met partners die impliciet communiceren.", role="steps")
+    japan = Chunk("c2", "a.md", "A", "nl", "Vier partnerlanden > Japan", None, 1, "Japan is het meest uitgesproken contrast. Besluiten ontstaan via een uitgebreid voortraject.", role="background")
+    ans = _compose_flat("We have a partner in Japan. What should we know about decision making there?", "en", "how", checklist, japan)
+    assert ans.points[0].section == "Vier partnerlanden > Japan"
+    # without the name the checklist leads, as before
+    assert _compose_flat("We have a partner abroad. What should we know about decision making there?", "en", "how", checklist, japan).points[0].section == "Praktische checklist"
+    from advisor.answer.compose import proper_names
+    assert proper_names("Hoe pas je het idee van McChrystal toe in een NAO?") == {"mcchrystal", "nao"}
+    assert proper_names("We have a partner. I think We should go.") == set()

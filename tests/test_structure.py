@@ -77,6 +77,10 @@ def test_roles_from_headings_in_both_languages() -> None:
     assert section_role("Making the case to the board", []) == "steps"
     assert section_role("The value-for-money case, and its limits", []) == "background"
     assert section_role("Case 2: a toll road", []) == "example" and section_role("Illustrative cases", []) == "example"
+    # "in de praktijk" applies a topic; it tells no case
+    assert section_role("Vier partnerlanden in de praktijk > Japan", []) == "background"
+    assert section_role("Kennis delen in de praktijk", parse_units(_lines("- Benoem een kennisbewaker.\n- Werk in gemengde teams.\n- Leg lessen vast."))) == "steps"
+    assert section_role("Voorbeelden uit de praktijk", []) == "example"
     # a Dutch heading closed by the action it teaches is advice; a relative clause is not
     assert section_role("Eindeloos uitstel voorkomen", []) == "steps"
     assert section_role("Machtsbalans herstellen of bewaken", []) == "steps"

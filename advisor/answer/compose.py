@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from advisor.answer.points import Candidate, defect, opens_case, section_candidates
-from advisor.core.text import phrase_pattern, stopwords
+from advisor.core.text import phrase_pattern, stopwords, words
 from advisor.core.types import Answer, AnswerPoint, Chunk, Citation, Hit, Language
 from advisor.ingest.structure import Unit, only_donts, section_role, things_to_do, without_number
 from advisor.retrieve.fusion import better_places
@@ -341,6 +341,7 @@ class ComposeOptions:
     chunk_weight: float = 0.3  # share of a section's score from its best chunk (with its heading) rather than its sentences
     repeat_margin: float = 0.05  # a follow-up's answer starts from a section the last answer gave only when it fits this much better
     bridge_sentences: int = 2  # of a paragraph section, up to this many sentences between two picked ones are quoted too
+    name_weight: float = 0.02  # added to a section whose own heading is a name the question gives ("Japan")
     similarity_document_rank: bool = True  # a document's place is the better of fusion's and its centred similarity's (`document_ranks`)
 
 
@@ -381,6 +382,16 @@ def describes_advice(section: _Section) -> bool:
 def _where(t: dict, section: _Section) -> str:
     leaf = section.key[1].rsplit(" > ", 1)[-1].strip()
     return t["where"].format(section=leaf, title=section.title) if leaf else t["where_title"].format(title=section.title)
+
+
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zà-ÿ]+(?:[A-Z][a-zà-ÿ]+)?|[A-Z]{2,6})\b")
+
+
+def proper_names(question: str) -> set[str]:
+    """The names a question gives, in lower case: a capitalised word that does not open a sentence
+    ("Japan", "Duitsland", "McChrystal"), or an acronym ("NAO"); not a stopword ("I", "We")."""
+    stop = stopwords()["nl"] | stopwords()["en"]
+    return {m.group(1).lower() for m in _NAME.finditer(question.strip()) if len(m.group(1)) >= 3} - stop
 
 
 def _score_sections(sections: list[_Section], intent: Intent, opts: ComposeOptions, similarity: SectionSimilarity | None = None) -> None:
@@ -489,7 +500,10 @@ def compose(
         sec.sims = [float(x) - offset for x in sims[at : at + len(sec.candidates)]]
         at += len(sec.candidates)
     _score_sections(sections, intent, opts, section_similarity)
+    named = proper_names(question)
     for sec in sections:
+        if named & set(words(sec.key[1].rsplit(" > ", 1)[-1])):
+            sec.score += opts.name_weight  # "a partner in Japan": the section headed "Japan"
         if any(_nested(sec.key, g) for g in given):
             sec.score -= opts.repeat_margin
     ranked = sorted(sections, key=lambda sec: -sec.score)

@@ -135,8 +135,10 @@ _HEADING_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("checklist", r"\bchecklist|\bzelfscan|\bzelftest|\bvragen (voor|om|die)\b|\bquestions (to|for)\b|\bself[- ]assessment|\bquick ?scan"),
         ("dos_donts", r"\bdo'?s\b|\bwel en niet\b|" + _DONT_WORDS),
         # "case" as a case told ("Case 2:", "a case study", "Illustrative cases"), not as an argument
-        # ("Making the case to the board", "The value-for-money case, and its limits")
-        ("example", r"\bvoorbeeld|\bcasus|\bcases\b|\bcase( stud|\s*\d|\s*:|\s*\()|^(an?|one|our) case\b|\bpraktijkvoorbeeld|\billustrati|\bin de praktijk\b|\bin practice\b|\bexamples?\b"),
+        # ("Making the case to the board", "The value-for-money case, and its limits"); "in de
+        # praktijk" applies a topic ("Kennis delen in de praktijk", "Vier partnerlanden in de
+        # praktijk > Japan"), it tells no case
+        ("example", r"\bvoorbeeld|\bcasus|\bcases\b|\bcase( stud|\s*\d|\s*:|\s*\()|^(an?|one|our) case\b|\bpraktijkvoorbeeld|\billustrati|\bexamples?\b"),
         (
             "signals",
             r"signal|\bsignen\b|\bsigns?\b|\bherkennen\b|\bherken je\b|\bhoe weet je\b|\bsymptom|\bwarning|\bred flags?\b|\brode vlag|\bdiagnos|\bmeten\b|\bmeet je\b|"
