@@ -241,6 +241,8 @@ def test_uncovered_key_terms() -> None:
     assert key_terms("Hoe vat je het doel samen en weten de teams het?") == []
     assert uncovered_terms("Moeten we de joint venture bij de ACM melden?", hits) == ["ACM"]
     assert uncovered_terms("Moeten we de joint venture bij de ACM melden?", hits, known=lambda t: t == "ACM") == []
+    # one gap named once: not "IFRS, IFRS-standaard"
+    assert uncovered_terms("Welke IFRS-standaard geldt voor een joint venture?", hits) == ["IFRS"]
     vecs = lambda ts: np.ones((len(ts), 2), np.float32) / np.sqrt(2)  # noqa: E731
     q = np.ones(2, np.float32) / np.sqrt(2)
     borderline = compose("Is een joint venture verplicht volgens IFRS 11?", "nl", q, [Hit(chunk, 1.0, dense_similarity=0.51)], vecs, refusal_threshold=0.5)

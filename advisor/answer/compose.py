@@ -290,7 +290,9 @@ def uncovered_terms(question: str, hits: Sequence[Hit], known: Callable[[str], b
         other = _translations(term)
         return any(re.search(rf"\b{re.escape(w)}", texts) for w in other) or (known is not None and any(known(w) for w in other))
 
-    return [t for t in key_terms(question) if not named(t)]
+    missing = [t for t in key_terms(question) if not named(t)]
+    # "IFRS" and "IFRS-standaard" are one gap: the note names it once, by the shorter term
+    return [t for t in missing if not any(o != t and o.lower() in t.lower() for o in missing)]
 
 
 # ---------------------------------------------------------------------------- the composer
