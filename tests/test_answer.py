@@ -901,3 +901,16 @@ def test_a_section_headed_by_a_name_the_question_gives_is_preferred() -> None:
     from advisor.answer.compose import proper_names
     assert proper_names("Hoe pas je het idee van McChrystal toe in een NAO?") == {"mcchrystal", "nao"}
     assert proper_names("We have a partner. I think We should go.") == set()
+
+
+def test_a_sentence_is_quoted_with_the_sentence_that_continues_it_when_both_fit() -> None:
+    # "What is tit-for-tat?" quoted "The strategy that did best ... was tit-for-tat." without the next
+    # sentence, the one that says what it is ("It starts by cooperating and then copies ...").
+    named = "The strategy that did best overall was remarkably simple: tit-for-tat."
+    says = "It starts by cooperating and then copies whatever the other player did in the previous round."
+    other = "Pure tit-for-tat is vulnerable to misunderstanding between partners."
+    chunk = Chunk("c1", "a.md", "A", "en", "Tit-for-tat", None, 0, f"{named} {says} {other}")
+    near = {named: [0.99, 0.141], f"{named} {says}": [0.97, 0.243], other: [0.995, 0.1]}
+    vectorize = lambda ts: np.stack([np.array(near[t], np.float32) for t in ts])  # noqa: E731
+    ans = compose("What is tit-for-tat?", "en", Q2, [Hit(chunk, 1.0, dense_similarity=0.9)], vectorize, refusal_threshold=0.5, intent="what")
+    assert [p.text for p in ans.points] == [f"{named} {says}", other]

@@ -443,8 +443,13 @@ def _pick(sec: _Section, limit_list: int, limit_sentences: int, margin: float, l
     chosen: list[int] = []
     for j in ranked:  # no sentence twice (a sentence joined with its antecedent contains it)
         text = sec.candidates[j].text
-        if not any(_same_point(text, sec.candidates[c].text) for c in chosen):
+        same = [c for c in chosen if _same_point(text, sec.candidates[c].text)]
+        if not same:
             chosen.append(j)
+        elif len(same) == 1 and sec.candidates[same[0]].text in text:
+            # the sentence chosen, and it with the sentence that continues it ("... tit-for-tat. It
+            # starts by cooperating and then copies ..."): quoted with its continuation
+            chosen[chosen.index(same[0])] = j
     # A sentence or two between two quoted ones is quoted too: the passage then reads as written,
     # with the sentence that links them ("The second view treats them as complements.").
     picked = sorted(chosen)
