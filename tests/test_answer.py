@@ -914,3 +914,22 @@ def test_a_sentence_is_quoted_with_the_sentence_that_continues_it_when_both_fit(
     vectorize = lambda ts: np.stack([np.array(near[t], np.float32) for t in ts])  # noqa: E731
     ans = compose("What is tit-for-tat?", "en", Q2, [Hit(chunk, 1.0, dense_similarity=0.9)], vectorize, refusal_threshold=0.5, intent="what")
     assert [p.text for p in ans.points] == [f"{named} {says}", other]
+
+
+def test_a_question_that_quotes_a_passage_is_covered_however_short() -> None:
+    # "What is the shadow of the future?" embeds far from the passage that names it (0.816, under the
+    # floor) and was refused, though a passage holds the phrase as written.
+    from advisor.answer.compose import quoted_phrase, quotes_a_passage
+
+    text = "Axelrod stressed what he called the shadow of the future: cooperation is likelier when both expect to deal with each other for long."
+    chunk = Chunk("c1", "a.md", "A", "en", "Tit-for-tat", None, 0, text)
+    hits = [Hit(chunk, 1.0, dense_similarity=0.40, keyword_coverage=1.0)]
+    assert quoted_phrase("What is the shadow of the future?") == "shadow of the future"
+    assert quotes_a_passage("What is the shadow of the future?", hits) and quotes_a_passage("shadow of the future", hits)
+    # the same words, not as the passage has them, or one word alone, quote nothing
+    assert not quotes_a_passage("Is the future in the shadow?", hits) and not quotes_a_passage("What is the future?", hits)
+    vectorize = lambda ts: np.tile(Q2, (len(ts), 1))  # noqa: E731
+    covered = compose("What is the shadow of the future?", "en", Q2, hits, vectorize, refusal_threshold=0.85, refusal_floor=0.82, intent="what")
+    assert not covered.refused and "shadow of the future" in covered.points[0].text
+    refused = compose("Is the future in the shadow?", "en", Q2, hits, vectorize, refusal_threshold=0.85, refusal_floor=0.82, intent="what")
+    assert refused.refused

@@ -508,9 +508,16 @@ def compose(
         at += len(sec.candidates)
     _score_sections(sections, intent, opts, section_similarity)
     named = proper_names(question)
+    phrase = quoted_phrase(question)
     for sec in sections:
         if named & set(words(sec.key[1].rsplit(" > ", 1)[-1])):
             sec.score += opts.name_weight  # "a partner in Japan": the section headed "Japan"
+        quoting = [j for j, c in enumerate(sec.candidates) if _holds(c.text, phrase)]
+        if quoting:
+            # the question quotes this section ("shadow of the future"): it, and the sentence that holds the phrase
+            sec.score += opts.name_weight
+            for j in quoting:
+                sec.sims[j] = max(sec.sims)
         if any(_nested(sec.key, g) for g in given):
             sec.score -= opts.repeat_margin
     ranked = sorted(sections, key=lambda sec: -sec.score)
@@ -575,11 +582,38 @@ def coverage(
     a term is covered only when its best passage clears the threshold by `uncovered_margin`: it
     turns on something the sources do not name, and they are not clearly on its topic either.
     Both answer paths (extractive and language model) decide by this."""
-    if not hits or not is_covered(hits, threshold, floor, keyword_coverage):
+    if not hits or not (is_covered(hits, threshold, floor, keyword_coverage) or quotes_a_passage(question, hits)):
         return False, ()
     uncovered = tuple(uncovered_terms(question, hits, known))
     best, _ = evidence(hits)
     return not (uncovered and best < threshold + uncovered_margin), uncovered
+
+
+_WORD_AT = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*|\d+")
+
+
+def quoted_phrase(question: str) -> str:
+    """The question's words from its first to its last that is no stopword, in lower case, when
+    there are at least two such words ("What is the shadow of the future?": "shadow of the
+    future"); else ""."""
+    stop = stopwords()["nl"] | stopwords()["en"]
+    content = [m for m in _WORD_AT.finditer(question) if m.group(0).lower() not in stop and len(m.group(0)) > 1]
+    if len(content) < 2:
+        return ""
+    return " ".join(question[content[0].start() : content[-1].end()].lower().split())
+
+
+def _holds(text: str, phrase: str) -> bool:
+    return bool(phrase) and phrase in " ".join(text.lower().split())
+
+
+def quotes_a_passage(question: str, hits: Sequence[Hit]) -> bool:
+    """Does the question quote a passage: its `quoted_phrase` stands in a retrieved passage as
+    written ("What is the shadow of the future?", "first 100 days")? A term the corpus uses is then
+    covered, however short the question and however low its similarity (a short query embeds far
+    from any passage)."""
+    phrase = quoted_phrase(question)
+    return any(_holds(h.chunk.text, phrase) for h in hits)
 
 
 def is_near(hits: Sequence[Hit], threshold: float, floor: float | None) -> bool:
