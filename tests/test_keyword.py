@@ -185,3 +185,17 @@ def test_words_match_with_or_without_their_diacritics() -> None:
     plain = Glossary(parse_pairs("survey enquete;"))
     assert [h.index for h in index.search(plain.query_terms("survey"), 5)] == [0]
     assert "enquete" in plain.expansion("How do we set up a survey?").split()
+
+
+def test_a_dutch_compound_without_an_entry_is_translated_by_its_parts() -> None:
+    from advisor.retrieve.glossary import Glossary, parse_pairs
+
+    g = Glossary(parse_pairs("partner partner; choice keuze; negotiation onderhandeling; position positie; team team; leader leider;"))
+    assert g.compound_parts("partnerkeuze") == {"partner", "choice"}
+    assert g.compound_parts("onderhandelingspositie") == {"negotiation", "position"}  # with its linking "s"
+    assert g.compound_parts("teamleider") == {"team", "leader"}
+    assert g.compound_parts("keuze") == frozenset() and g.compound_parts("vergadertijden") == frozenset()
+    assert {"partner", "choice"} <= set(g.expansion("Hoe pak je de partnerkeuze aan?").split())
+    assert any("choic" in group and "partnerkeuz" in group for group in g.query_terms("partnerkeuze"))
+    # an English question gets no Dutch splitting
+    assert g.expansion("How do we handle partnerselection?") == "How do we handle partnerselection?"

@@ -47,8 +47,7 @@ def parse_pairs(text: str, name: str = GLOSSARY_FILE) -> tuple[tuple[str, str], 
             continue
         if len(words) != 2:
             raise GlossaryError(f"{name}: pair {n} ({pair.strip()[:60]!r}) is not an English word and a Dutch word")
-        if words[0] != words[1]:
-            out.append((words[0], words[1]))
+        out.append((words[0], words[1]))  # "partner partner" too: a word both languages share, a compound's part
     return tuple(out)
 
 
@@ -77,16 +76,36 @@ class Glossary:
             out["nl"].setdefault(stemmer("nl").stemWord(nl), set()).add(en)
         return {lang: {k: frozenset(v) for k, v in d.items()} for lang, d in out.items()}
 
+    def compound_parts(self, word: str) -> frozenset[str]:
+        """The translations of a Dutch compound's parts when the compound has no entry of its own
+        ("escalatieladder": escalation, ladder; "partnerkeuze": partner, choice, selection): split
+        where both parts have four letters or more and the head (or both) has an entry, a linking
+        "s" or "e" before the head allowed ("samenwerkingsvorm")."""
+        table = self.translations
+        if word in table or len(word) < 8:
+            return frozenset()
+        by_stem, stem = self.by_stem["nl"], stemmer("nl").stemWord
+        found = lambda part: table.get(part) or by_stem.get(stem(part), frozenset())  # noqa: E731
+        for cut in range(len(word) - 4, 3, -1):  # the longest head first
+            head, modifier = word[cut:], word[:cut]
+            if not found(head):
+                continue
+            for m in (modifier, modifier[:-1] if modifier[-1:] in ("s", "e") else modifier):
+                if len(m) >= 4 and found(m):
+                    return frozenset(found(m) | found(head))
+            return frozenset(found(head))
+        return frozenset()
+
     def query_terms(self, text: str) -> list[tuple[str, ...]]:
         """A question may be in either language: each distinct word with its Dutch and English
-        stems, and the stems of its translations in the glossary."""
+        stems, and the stems of its translations in the glossary (a compound's by its parts)."""
 
         stop = stopwords()["nl"] | stopwords()["en"]
         plain = list(dict.fromkeys(plain_words(text, stop)))
         table = self.translations
         groups: dict[tuple[str, ...], None] = {}
         for word in plain:
-            forms = [word, *sorted(table.get(word, ()))]
+            forms = [word, *sorted(table.get(word, ()) or self.compound_parts(word))]
             stems = dict.fromkeys(stem for lang in ("nl", "en") for stem in stemmer(lang).stemWords(forms))  # type: ignore[arg-type]
             groups.setdefault(tuple(stems), None)
         return list(groups)
@@ -111,7 +130,7 @@ class Glossary:
         plain = list(dict.fromkeys(plain_words(text, stopwords()["nl"] | stopwords()["en"])))
         added: dict[str, None] = {}
         for word in plain:
-            found = table.get(word) or by_stem.get(stem(word), frozenset())
+            found = table.get(word) or by_stem.get(stem(word), frozenset()) or (self.compound_parts(word) if lang == "nl" else frozenset())
             for t in sorted(found):
                 if t not in plain:
                     added.setdefault(t, None)
