@@ -78,9 +78,11 @@ class Glossary:
 
     def compound_parts(self, word: str) -> frozenset[str]:
         """The translations of a Dutch compound's parts when the compound has no entry of its own
-        ("escalatieladder": escalation, ladder; "partnerkeuze": partner, choice, selection): split
-        where both parts have four letters or more and the head (or both) has an entry, a linking
-        "s" or "e" before the head allowed ("samenwerkingsvorm")."""
+        ("partnerkeuze": partner, choice, selection; "kennisdeling": knowledge, sharing): split
+        where both parts have four letters or more and the head (or both) has an entry, the longest
+        head first, a linking "s" or "e" before the head allowed ("onderhandelingspositie":
+        negotiation, position). Empty when no head has an entry ("escalatieladder": the glossary
+        has no "ladder")."""
         table = self.translations
         if word in table or len(word) < 8:
             return frozenset()
