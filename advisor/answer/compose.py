@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from advisor.answer.points import Candidate, defect, opens_case, section_candidates
-from advisor.core.text import phrase_pattern, stopwords, words
+from advisor.core.text import WORD_OR_NUMBER, phrase_pattern, stopwords, words
 from advisor.core.types import Answer, AnswerPoint, Chunk, Citation, Hit, Language
 from advisor.ingest.structure import Unit, only_donts, section_role, things_to_do, without_number
 from advisor.retrieve.fusion import better_places
@@ -589,15 +589,12 @@ def coverage(
     return not (uncovered and best < threshold + uncovered_margin), uncovered
 
 
-_WORD_AT = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*|\d+")
-
-
 def quoted_phrase(question: str) -> str:
     """The question's words from its first to its last that is no stopword, in lower case, when
     there are at least two such words ("What is the shadow of the future?": "shadow of the
     future"); else ""."""
     stop = stopwords()["nl"] | stopwords()["en"]
-    content = [m for m in _WORD_AT.finditer(question) if m.group(0).lower() not in stop and len(m.group(0)) > 1]
+    content = [m for m in WORD_OR_NUMBER.finditer(question) if m.group(0).lower() not in stop and len(m.group(0)) > 1]
     if len(content) < 2:
         return ""
     return " ".join(question[content[0].start() : content[-1].end()].lower().split())

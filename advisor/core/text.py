@@ -26,7 +26,9 @@ _EN_WORDS = frozenset(
 )
 
 
-_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", re.UNICODE)
+_LETTERS = r"[^\W\d_]+(?:['’-][^\W\d_]+)*"
+_WORD = re.compile(_LETTERS, re.UNICODE)
+WORD_OR_NUMBER = re.compile(_LETTERS + r"|\d+", re.UNICODE)  # a word as `words` reads it, or a number ("first 100 days")
 
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
