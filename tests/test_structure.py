@@ -253,6 +253,13 @@ def test_a_meta_sentence_is_no_point_even_joined_to_the_sentence_before_it() -> 
     )
     sentences = [c.text for c in section_candidates([_chunk(text)])[0]]
     assert sentences == ["De mensen die het werk doen, weten hooguit dat er iets met samenwerking loopt."]
+    # nor a sentence that ends on a clause about the text itself
+    clause = (
+        "Binnen aanbestedingskaders is veel meer mogelijk dan inkopers vaak denken. "
+        "Specifieke juridische vragen over aanbestedingsrecht horen overigens bij een jurist; dit artikel gaat over de samenwerkingskant."
+    )
+    sentences = [c.text for c in section_candidates([_chunk(clause)])[0]]
+    assert sentences == ["Binnen aanbestedingskaders is veel meer mogelijk dan inkopers vaak denken."]
 
 
 def test_a_case_told_inside_an_advice_section_gives_no_points_but_a_case_section_does() -> None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from advisor.answer.points import Candidate, defect, opens_case, section_candidates
-from advisor.core.text import WORD_OR_NUMBER, phrase_pattern, stopwords, words
+from advisor.core.text import WORD_OR_NUMBER, phrase_pattern, split_sentences, stopwords, words
 from advisor.core.types import Answer, AnswerPoint, Chunk, Citation, Hit, Language
 from advisor.ingest.structure import Unit, only_donts, section_role, things_to_do, without_number
 from advisor.retrieve.fusion import better_places
@@ -63,6 +63,7 @@ TEXTS = {
         "marker_note": "_(EN): geciteerd uit een Engelstalige bron, niet vertaald._",
         "more_items": "_…en nog {n} in de bron._",
         "not_covered": "De bronnen noemen {terms} niet; over dat deel geeft dit antwoord geen advies.",
+        "no_figure": "De bronnen geven geen cijfer voor {terms}; over dat deel geeft dit antwoord geen advies.",
     },
     "en": {
         "intro": "Here is what the sources in the knowledge base say about your question:",
@@ -92,6 +93,7 @@ TEXTS = {
         "marker_note": "_(NL): quoted from a Dutch source, not translated._",
         "more_items": "_…and {n} more in the source._",
         "not_covered": "The sources do not mention {terms}; this answer gives no advice on that part.",
+        "no_figure": "The sources give no figure for {terms}; this answer gives no advice on that part.",
     },
 }
 
@@ -116,10 +118,19 @@ def refusal(
     topics = nearest_topics(hits) if near else ()
     text = t["refusal"]
     if uncovered:
-        text += f" _{t['not_covered'].format(terms=', '.join(uncovered)).split(';')[0]}._"
+        text += " " + " ".join(f"_{note.split(';')[0]}._" for note in gap_notes(t, uncovered))
     if topics:
         text += "\n\n" + t["nearest"] + "\n" + "\n".join(f"- {x}" for x in topics)
     return Answer(question, language, text, refused=True, suggestions=topics, retrieval_query=retrieval_query, uncovered=tuple(uncovered))
+
+
+def gap_notes(t: dict[str, str], uncovered: Sequence[str]) -> list[str]:
+    """What the answer says of the key terms no source covers: the terms it does not name, and the
+    amounts it gives no figure for ("how much tax": "no figure for tax")."""
+    named = [u for u in uncovered if not asks_amount(u)]
+    amounts = [u.split()[-1] for u in uncovered if asks_amount(u)]
+    notes = [t["not_covered"].format(terms=", ".join(named))] if named else []
+    return notes + ([t["no_figure"].format(terms=", ".join(amounts))] if amounts else [])
 
 
 def evidence(hits: Sequence[Hit]) -> tuple[float, float]:
@@ -214,6 +225,14 @@ _GENERIC = frozenset(
 )
 
 
+# Words that ask for an amount of the kind right after them ("how much tax", "hoeveel belasting"):
+# the question wants a figure, and a passage that names the kind without one ("taxed
+# unfavourably") does not answer it.
+_AMOUNT_WORDS = frozenset({"much", "hoeveel"})
+_FIGURE = re.compile(r"\d")
+_ENUMERATOR = re.compile(r"^\s*\d+[.)]\s")  # "7. Employment law." numbers an item; it is no figure
+
+
 def _exact_kind(low: str) -> bool:
     return low.startswith(_EXACT_HEADS) or any(k in low for k in _EXACT_PARTS)
 
@@ -250,9 +269,19 @@ def key_terms(question: str) -> list[str]:
                 w = f"{last_here} {w}"
             else:
                 w = f"{before.group(0)} {w}"
+        elif _bare_kind(low) and joined and before is not None and before.group(0).lower() in _AMOUNT_WORDS:
+            # "how much tax": an amount, as the question words it (`asks_amount`)
+            start = question.rfind(" ", 0, before.start() - 1) + 1 if before.group(0).lower() == "much" else before.start()
+            w = question[start : m.end()]
         terms.setdefault(w, None)
         last = w
     return list(terms)
+
+
+def asks_amount(term: str) -> bool:
+    """Is a key term an amount the question asks for ("How much tax", "Hoeveel belasting")?"""
+    parts = term.lower().split()
+    return len(parts) >= 2 and parts[-2] in _AMOUNT_WORDS and _bare_kind(parts[-1])
 
 
 def _stem_of(term: str) -> str:
@@ -279,10 +308,15 @@ def _translations(term: str) -> list[str]:
 def uncovered_terms(question: str, hits: Sequence[Hit], known: Callable[[str], bool] | None = None) -> list[str]:
     """Key terms of the question (`key_terms`) that no retrieved passage contains, in the question's
     words or its kind's in the other language (`_translations`), and, when `known` tells, that the
-    corpus never names (a CEO the corpus speaks of elsewhere is no gap)."""
+    corpus never names (a CEO the corpus speaks of elsewhere is no gap). An amount ("how much tax")
+    is named only by a sentence that gives the kind with a figure (`asks_amount`)."""
     texts = " ".join(f"{h.chunk.title} {h.chunk.section} {h.chunk.text}" for h in hits).lower()
 
     def named(term: str) -> bool:
+        if asks_amount(term):
+            kind = _stem_of(term.split()[-1])
+            said = (_ENUMERATOR.sub("", s) for h in hits for s in split_sentences(h.chunk.text.lower()))
+            return any(kind in s and _FIGURE.search(s) for s in said)
         if " " in term:  # a specific tax or rate: its words together, as the question has them
             return phrase_pattern(term).search(texts) is not None or (known is not None and known(term))
         if _stem_of(term) in texts or (known is not None and known(term)):
@@ -940,7 +974,7 @@ def _answer(
         # each such point carries a short mark; what the mark means is said once
         lines += ["", t["marker_note"]]
     if uncovered:
-        lines += ["", f"_{t['not_covered'].format(terms=', '.join(uncovered))}_"]
+        lines += ["", " ".join(f"_{note}_" for note in gap_notes(t, uncovered))]
     return Answer(
         question=question,
         language=language,

@@ -28,6 +28,13 @@ _META = re.compile(
     re.IGNORECASE,
 )
 
+# A sentence that ends on a clause about the text itself: "Juridische vragen horen bij een jurist;
+# dit artikel gaat over de samenwerkingskant."
+_META_CLAUSE = re.compile(
+    r"[;:—–]\s+(dit|deze|this) (artikel|hoofdstuk|tekst|handreiking|gids|document|article|chapter|guide|text|paper|document)\b",
+    re.IGNORECASE,
+)
+
 _HEADING_LIKE = re.compile(r"[.!?…:;)\"'”’]$")
 # A case's title, set in bold at the start of its paragraph in the source and a sentence of its own
 # once the markup is gone: "Voorbeeld (fictief): een zorgcoalitie die het wel redde."
@@ -54,7 +61,7 @@ def defect(text: str) -> str | None:
         return "short"
     if body.endswith("?"):
         return "question"
-    if _META.match(body):
+    if _META.match(body) or _META_CLAUSE.search(body):
         return "meta"
     if body.endswith(":"):
         return "lead-in"
