@@ -129,6 +129,18 @@ def test_roles_from_content_where_a_document_has_no_headings() -> None:
         "Dat kost waarde. Betrek daarom de alliantiemanager vanaf het begin. Dat is zelden gebeurd."
     ))
     assert section_role("Het onderhandelteam en het uitvoeringsteam", described) == "background"
+    # imperatives beyond the commonest verbs: "Richt", "Praat" (Dutch), "Put", "Map" (English)
+    diligence = parse_units(_lines(
+        "Due diligence bij een alliantie is anders dan bij een overname. Je koopt de partner niet. "
+        "Richt het onderzoek daarom op vier vragen. Die derde vraag wordt vaak overgeslagen. "
+        "Praat met voormalige partners van de kandidaat. Een partij die naar het contract grijpt, doet dat bij jou ook."
+    ))
+    assert section_role("Due diligence voor een samenwerking", diligence) == "steps"
+    rights = parse_units(_lines(
+        "Unclear decision rights slow an alliance down. Map the recurring decisions first. "
+        "Put each one at a level: the team, the managers or the committee. Most issues then never reach the top."
+    ))
+    assert section_role("Decision rights", rights) == "steps"
 
 
 def test_question_intent_in_both_languages_and_for_keyword_queries() -> None:

@@ -187,7 +187,10 @@ def only_donts(heading: str) -> bool:
 _IMPERATIVE_NL = frozenset(
     """zorg maak leg laat kies bespreek organiseer geef houd spreek bouw begin stel werk zet vraag neem
     betrek deel plan benoem gebruik roteer investeer breng vier wees ga kijk schrijf toets evalueer
-    voorkom vermijd beperk creëer""".split()
+    voorkom vermijd beperk creëer doe zoek bepaal stuur wijs regel koppel richt praat denk durf erken
+    accepteer wacht blijf reken kom toon help luister verdeel formuleer meet let hou noem vertaal veranker
+    besteed verken definieer leer sta trek hanteer vertrouw pak bereid informeer signaleer escaleer
+    documenteer waardeer beloon respecteer check heb""".split()
 )
 # A Dutch heading that ends in the action it teaches ("Eindeloos uitstel voorkomen", "Machtsbalans
 # herstellen of bewaken", "Terugkoppelen: meer dan een verslag sturen"): the infinitive closes the
@@ -201,7 +204,11 @@ _IMPERATIVE_EN = frozenset(
     """make set build keep agree hold use start give name choose define write share plan treat ask let go
     involve invest check review create separate close send avoid limit celebrate be do don't never always
     focus bring appoint assign measure document confirm run publish test deliver adjust decide prepare schedule
-    identify invite discuss explain inform report track monitor evaluate organise organize""".split()
+    identify invite discuss explain inform report track monitor evaluate organise organize put map offer
+    escalate talk rotate meet accept watch acknowledge compare approve protect add turn look think pay align
+    clarify reward respond listen ensure consider take get find tell expect encourage reduce translate
+    welcome recognise recognize revisit resist stop remember seek visit reserve link tie spend learn pick
+    train hire pair allow show help lead frame split handle""".split()
 )
 _AUTHOR_YEAR = re.compile(r"\b[A-Z][a-zà-ÿ]+(?: (?:&|en|and) [A-Z][a-zà-ÿ]+)?(?: et al\.)?,? \(?(?:19|20)\d\d\b")
 
