@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from advisor.answer.points import Candidate, defect, opens_case, section_candidates
+from advisor.answer.points import Candidate, defect, opens_case, section_candidates, states_lesson
 from advisor.core.text import WORD_OR_NUMBER, phrase_pattern, split_sentences, stopwords, words
 from advisor.core.types import Answer, AnswerPoint, Chunk, Citation, Hit, Language
 from advisor.ingest.structure import Unit, only_donts, section_role, things_to_do, without_number
@@ -554,6 +554,13 @@ def compose(
                 sec.sims[j] = max(sec.sims)
         if any(_nested(sec.key, g) for g in given):
             sec.score -= opts.repeat_margin
+    for sec in sections:
+        # the author's own statement of the section's lesson ("De belangrijkste les is om vroeg in te
+        # grijpen.") is quoted as readily as the sentence closest to the question
+        top = max(sec.sims)
+        for j, c in enumerate(sec.candidates):
+            if states_lesson(c.text):
+                sec.sims[j] = top
     ranked = sorted(sections, key=lambda sec: -sec.score)
     first = ranked[0]
     if first.role in WEAK_ROLES and intent not in ("what", "example"):

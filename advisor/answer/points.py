@@ -35,6 +35,23 @@ _META_CLAUSE = re.compile(
     re.IGNORECASE,
 )
 
+# A sentence in which the author states the section's lesson ("De belangrijkste les is om vroeg in te
+# grijpen.", "Een praktische les: ...", "The lesson: start with service", "Kortom, ...").
+_LESSON = re.compile(
+    r"^(?:(?:de|een|the|a|zijn|haar|hun|his|her|their)\s+)?"
+    r"(?:(?:belangrijkste|praktische|bruikbare|eerste|grootste|centrale|main|key|practical|useful|central|important)\s+)?"
+    r"(?:les|lesson|vuistregel|rule of thumb|kern|kernboodschap|takeaway|moraal|conclusie|conclusion|boodschap|message)"
+    r"(?:\s+(?:hier|here))?\s*(?::|\s(?:is|was)\b)"
+    r"|^(?:kortom|in short|in sum|samengevat|the bottom line)\b",
+    re.IGNORECASE,
+)
+
+
+def states_lesson(text: str) -> bool:
+    """Does the sentence state its section's lesson, in the author's words? (`_LESSON`)"""
+    return bool(_LESSON.match(text.strip()))
+
+
 _HEADING_LIKE = re.compile(r"[.!?…:;)\"'”’]$")
 # A case's title, set in bold at the start of its paragraph in the source and a sentence of its own
 # once the markup is gone: "Voorbeeld (fictief): een zorgcoalitie die het wel redde."
