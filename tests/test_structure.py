@@ -331,3 +331,20 @@ def test_a_lead_in_that_refers_back_keeps_the_sentence_it_refers_to() -> None:
     assert {u.lead for u in units if u.kind == "item"} == {"Liaison officers sit in the partner's teams for months. That creates some limits:"}
     ahead = parse_units(_lines("Je kunt het niet afschaffen. Deze stappen helpen:\n- Organiseer echte samenwerking tussen de teams."))
     assert ahead[1].lead == "Deze stappen helpen:"  # points ahead, to its list
+
+
+def test_a_pointer_to_another_text_an_announcement_and_a_downside_are_no_points_on_their_own() -> None:
+    # a reader met each of these as a point: a cross-reference, a count of what follows, a downside
+    # without the advantage it weighs against
+    assert defect("Over het praktisch inrichten van een NAO gaat een apart artikel in deze kennisbank.") == "meta"
+    assert defect("Een bruikbare stip op de horizon voldoet aan een paar eisen.") == "lead-in"
+    assert defect("With the register in hand, four questions drive the discussion.") == "lead-in"
+    # a count that is content stays a point
+    assert defect("Friedrich Glasl beschreef hoe conflicten escaleren in negen trappen, verdeeld over drie fasen.") is None
+    assert defect("Een handige werkvorm is om de onderhandeling expliciet in twee fasen te knippen.") is None
+    text = (
+        "Omdat ze neutraal is, wordt ze door partners vaak geaccepteerd als scheidsrechter bij conflicten. "
+        "De keerzijde is dat de vorm geld kost, en dat er een extra bestuurslaag ontstaat."
+    )
+    sentences = [c.text for c in section_candidates([_chunk(text)])[0]]
+    assert all(not s.startswith("De keerzijde") for s in sentences), sentences

@@ -52,6 +52,32 @@ def states_lesson(text: str) -> bool:
     return bool(_LESSON.match(text.strip()))
 
 
+# A sentence that points the reader to another text: "Over het praktisch inrichten van een NAO gaat
+# een apart artikel in deze kennisbank."
+_META_ELSEWHERE = re.compile(
+    r"\b(?:een apart|een ander|a separate|another) (?:artikel|hoofdstuk|article|chapter)\b|\b(?:deze|this) (?:kennisbank|knowledge base)\b",
+    re.IGNORECASE,
+)
+
+# A sentence that announces what follows by its count, and says no more: "Een bruikbare stip voldoet
+# aan een paar eisen.", "With the register in hand, four questions drive the discussion." Alone, it
+# is a lead-in (a count after a preposition is content: "verdeeld over drie fasen").
+_COUNT = r"(?:een paar|enkele|een aantal|twee|drie|vier|vijf|zes|zeven|a few|several|a number of|two|three|four|five|six|seven)"
+_ANNOUNCES = re.compile(
+    rf"(?<!\bover )(?<!\bop )(?<!\bin )(?<!\btussen )(?<!\bde )(?<!\bthe )(?<!\binto )(?<!\bof )(?<!\bbetween )"
+    rf"\b{_COUNT}\s+(?:[\w-]+\s+)?(?:eisen|vragen|kenmerken|stappen|punten|dingen|redenen|voorwaarden|vormen|soorten|"
+    r"requirements|questions|features|steps|points|things|reasons|conditions|forms|kinds|types|criteria|elementen|elements)"
+    r"(?:\s+[\w-]+){0,3}[.!]$",
+    re.IGNORECASE,
+)
+
+
+def announces(text: str) -> bool:
+    """Does a short sentence only announce, by their count, the points that follow? (`_ANNOUNCES`)"""
+    body = text.strip()
+    return len(body.split()) <= 14 and bool(_ANNOUNCES.search(body)) and not re.search(r"\b(?:te|to)\s+\w+[.!]$", body)
+
+
 _HEADING_LIKE = re.compile(r"[.!?…:;)\"'”’]$")
 # A case's title, set in bold at the start of its paragraph in the source and a sentence of its own
 # once the markup is gone: "Voorbeeld (fictief): een zorgcoalitie die het wel redde."
@@ -78,8 +104,10 @@ def defect(text: str) -> str | None:
         return "short"
     if body.endswith("?"):
         return "question"
-    if _META.match(body) or _META_CLAUSE.search(body):
+    if _META.match(body) or _META_CLAUSE.search(body) or _META_ELSEWHERE.search(body):
         return "meta"
+    if announces(body):
+        return "lead-in"
     if body.endswith(":"):
         return "lead-in"
     if (not _HEADING_LIKE.search(body) and len(body.split()) < 12) or _case_title(body):

@@ -68,7 +68,8 @@ _REFERS_BACK = re.compile(
     r"^(dat|dit|die|deze|daar\w*|hierdoor|hiermee|hierbij|zo'n|zulke|zij|ze|hij|het gevolg|ten (eerste|tweede|derde|vierde|slotte)|"
     r"bovendien|daarnaast|verder|tenslotte|ook|maar|want|of|en|"
     r"this|that|these|those|it|its|they|them|their|such|there|here|he|she|also|moreover|furthermore|second(ly)?|third(ly)?|"
-    r"finally|but|and|or|so|revisiting|doing so|in that case|as a result)\b",
+    r"finally|but|and|or|so|revisiting|doing so|in that case|as a result|"
+    r"de keerzijde|keerzijde|omgekeerd|daartegenover|aan de andere kant|the downside|the flip side|on the other hand|conversely)\b",
     re.IGNORECASE,
 )
 
