@@ -963,3 +963,28 @@ def test_the_sentence_that_states_the_sections_lesson_is_quoted_as_readily_as_th
     assert states_lesson("Kortom, begin klein en bouw vertrouwen op.")
     assert not states_lesson("Lessen uit eerdere allianties worden vastgelegd in handleidingen.")
     assert not states_lesson("De kern van het idee is dat de eenheid klein blijft.")
+
+
+def test_a_bridge_reaches_a_sentence_quoted_with_the_one_before_it_from_where_that_one_starts() -> None:
+    # "The second view treats them as complements." stood two sentences before "A clear contract ...
+    # Trust, in turn, ...", picked with its antecedent: counted from "Trust, in turn", the gap was
+    # too wide to bridge, and the first view's sentences ran into the second's without it
+    from advisor.answer.compose import ComposeOptions
+
+    sentences = [
+        "The first view treats contracts and trust as substitutes for each other.",
+        "The second view treats them as complements.",
+        "A clear contract reduces ambiguity between the partners in an alliance.",
+        "Trust, in turn, makes it possible to live with an incomplete contract.",
+    ]
+    chunk = Chunk("c1", "a.md", "A", "en", "Two views", None, 0, " ".join(sentences), role="research")
+    joined = f"{sentences[2]} {sentences[3]}"
+    vecs = {sentences[0]: [0.99, 0.141], sentences[1]: [0.5, 0.866], sentences[2]: [0.6, 0.8], joined: [0.98, 0.199]}
+
+    def vectorize(ts: Sequence[str]) -> np.ndarray:
+        return np.stack([np.array(vecs[t], np.float32) for t in ts])
+
+    ans = compose("Are trust and contracts substitutes or complements?", "en", Q2, [Hit(chunk, 1.0, dense_similarity=0.9)], vectorize,
+                  refusal_threshold=0.5, intent="research", options=ComposeOptions(bridge_sentences=1))
+    said = [p.text for p in ans.points]
+    assert said == [sentences[0], sentences[1], joined], said

@@ -487,9 +487,15 @@ def _pick(sec: _Section, limit_list: int, limit_sentences: int, margin: float, l
     # A sentence or two between two quoted ones is quoted too: the passage then reads as written,
     # with the sentence that links them ("The second view treats them as complements.").
     picked = sorted(chosen)
+
+    def start(j: int) -> int:  # a sentence quoted with the one before it starts where that one does
+        while j > 0 and sec.candidates[j - 1].text in sec.candidates[j].text:
+            j -= 1
+        return j
+
     for a, b in zip(picked, picked[1:]):
-        if 1 < b - a <= bridge + 1:
-            for j in range(a + 1, b):
+        if 1 < start(b) - a <= bridge + 1:
+            for j in range(a + 1, start(b)):
                 if not any(_same_point(sec.candidates[j].text, sec.candidates[c].text) for c in chosen):
                     chosen.append(j)
     return sorted(chosen)
