@@ -112,7 +112,11 @@ def test_roles_from_content_where_a_document_has_no_headings() -> None:
     named = parse_units(_lines("- Opening round. Start each meeting with a short round.\n- Commitment tracking. Keep a visible list of promises.\n"
                                "- Informal time. A dinner before the meeting helps."))
     assert section_role("Rituals that work in a board", named) == "steps"
-    assert section_role("Rituals in a board", parse_units(_lines("- Opening round. A short round.\n- Informal time. A dinner.\n- Hosts. Each in turn."))) == "background"
+    plain = parse_units(_lines("- Opening round. A short round.\n- Informal time. A dinner.\n- Hosts. Each in turn."))
+    assert section_role("Rituals in a board", plain) == "background"
+    # a heading that says its items build or help: "Practical rituals that build trust and respect"
+    assert section_role("Practical rituals that build trust and respect", plain) == "steps"
+    assert section_role("Rituelen die helpen", plain) == "steps"
     research = parse_units(_lines("Gulati (1995) vond dat herhaalde allianties vertrouwen opbouwen. Kale en Singh (2007) lieten zien dat leren telt."))
     assert section_role("", research) == "research"
     assert section_role("", parse_units(_lines("Een gewone alinea over samenwerking.")), first=True) == "intro"

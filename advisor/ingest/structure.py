@@ -152,7 +152,8 @@ _HEADING_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             "steps",
             r"^hoe\b.*\b(je|u|we|jullie|ik)\b|^how (to|you|we|i)\b|^how .*\b(you|we)\b|\bstappen|\bstappenplan|\baanpak\b|\bwat werkt\b|\bwat (je|u) (kunt|kan) doen\b|\bwat .* doet\b|\bwat te doen\b|\btips\b|\binterventies\b|"
             r"\baandachtspunten\b|\brichtlijnen\b|\bwerkvormen\b|\bafspraken\b|\bmaatregelen\b|\bkernactiviteiten\b|\bprincipes\b|\bbouwstenen\b|"
-            r"\bpraktijken\b|\bspelregels\b|\bvuistregels\b|"
+            r"\bpraktijken\b|\bspelregels\b|\bvuistregels\b|\bdie (helpen|helpt|werken|werkt|opbouwen)\b|"
+            r"\bthat (build|builds|help|helps|work|works)\b|"
             r"\bsteps?\b|\bwhat to do\b|\bwhat works\b|\bbuilding\b|\bdesigning\b|\bguidelines\b|\bpractices\b|\bprinciples\b|\bapproach\b|\binterventions\b|"
             r"\bmaking .* work\b|\bgetting .* right\b|\brules\b|\btools\b|\binstrumenten\b|\broadmap\b|\bladder\b|\bcompetenc|\bbuilding blocks\b|\bzo (combineer|pak|maak|bouw)|"
             # lessons; a heading that opens with the action it teaches
