@@ -181,3 +181,26 @@ def test_pdf_subheadings_get_their_heading_path_as_in_markdown(tmp_path: Path) -
     markdown_to_pdf(md, tmp_path / "k.pdf")
     sections = [p.section for p in load_file(tmp_path / "k.pdf", "k.pdf").pieces]
     assert sections == ["", "De ketenregisseur", "De ketenregisseur > Mandaat", "De ketenregisseur > Valkuilen", "Financiering"]
+
+
+LIST_THEN_PARAGRAPH = (
+    "# Vertrouwen in de stuurgroep\n\n## Wat vertrouwen schaadt\n\n"
+    "Vertrouwen groeit langzaam en kan in een enkele vergadering verloren gaan; de volgende gedragingen doen de meeste schade aan de relatie tussen de partners.\n\n"
+    "- **Verrassingen.** Een belangrijk besluit van de partner, zoals een reorganisatie of een concurrerend initiatief, via een derde partij horen.\n"
+    "- **Heronderhandelen.** Een tijdelijk voordeel, zoals financiële problemen van de partner, gebruiken om afspraken open te breken.\n\n"
+    "Covey beschrijft het idee van een vertrouwensrekening: elke nagekomen belofte is een storting, elke breuk een opname, en opnames wegen zwaarder dan stortingen. "
+    "Bestuurders doen er goed aan aan te nemen dat de partner die rekening zorgvuldig bijhoudt, ook als niemand het hardop zegt.\n"
+)
+
+
+def test_a_paragraph_after_a_list_in_a_pdf_is_not_read_as_part_of_the_last_item(tmp_path: Path) -> None:
+    # The item's line ends its sentence where the paragraph's first word would still have fitted:
+    # the item ended there, even at the list's line spacing ("Covey describes ..." read as part of
+    # "Opportunistic renegotiation" in a shipped PDF).
+    markdown_to_pdf(LIST_THEN_PARAGRAPH, tmp_path / "v.pdf")
+    lines = "\n".join(p.text for p in load_file(tmp_path / "v.pdf", "v.pdf").pieces).split("\n")
+    last_item = next(line for line in lines if line.startswith("- Heronderhandelen."))
+    assert last_item.endswith("open te breken."), last_item
+    assert any(line.startswith("Covey beschrijft") for line in lines), lines
+    # a wrapped item still joins: its first line stopped where the next word did not fit
+    assert any(line.startswith("- Verrassingen.") and line.endswith("horen.") for line in lines), lines

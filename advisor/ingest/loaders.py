@@ -488,6 +488,8 @@ def _paragraphs(lines: list[tuple[str, float, float]]) -> str:
     lead-in after a list item (`_is_lead_in`)."""
     gaps = [abs(a[2] - b[2]) for a, b in zip(lines, lines[1:]) if a[2] and b[2]]
     step = sorted(gaps)[len(gaps) // 2] if gaps else 0.0
+    lengths = sorted(len(t) for t, _, _ in lines)
+    full = lengths[(len(lengths) * 9) // 10] if len(lengths) >= 3 else 0  # a full line's length, roughly
     out: list[list[str]] = []  # parts of each paragraph, joined once (linear, like `_unwrap`)
     in_item = False  # the paragraph being joined is a list item
     prev_y: float | None = None
@@ -495,7 +497,12 @@ def _paragraphs(lines: list[tuple[str, float, float]]) -> str:
         bullet = bool(_PDF_ITEM.match(text))
         gap = abs(prev_y - y) if prev_y is not None and y else 0.0
         lead_in = in_item and _is_lead_in(text, out[-1][-1])
-        if not out or bullet or lead_in or (step and gap > step * 1.3):
+        # A list item's line that ends its sentence where the next line's first word would still have
+        # fitted ended the item: what follows at the list's line spacing is a paragraph of its own
+        # ("Covey describes ..."), not the item wrapping on.
+        last = out[-1][-1].strip() if out else ""
+        ended = bool(in_item and full and last.endswith(_SENTENCE_END) and len(last) + 1 + len(text.split()[0]) < 0.9 * full)
+        if not out or bullet or lead_in or ended or (step and gap > step * 1.3):
             out.append([text])
             in_item = bullet
         else:
