@@ -346,6 +346,7 @@ def test_a_pointer_to_another_text_an_announcement_and_a_downside_are_no_points_
     # a count that is content stays a point
     assert defect("Friedrich Glasl beschreef hoe conflicten escaleren in negen trappen, verdeeld over drie fasen.") is None
     assert defect("Een handige werkvorm is om de onderhandeling expliciet in twee fasen te knippen.") is None
+    assert defect("Provan en Kenis onderscheiden drie vormen van netwerkgovernance.") is None  # who counts them
     text = (
         "Omdat ze neutraal is, wordt ze door partners vaak geaccepteerd als scheidsrechter bij conflicten. "
         "De keerzijde is dat de vorm geld kost, en dat er een extra bestuurslaag ontstaat."

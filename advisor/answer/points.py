@@ -73,9 +73,11 @@ _ANNOUNCES = re.compile(
 
 
 def announces(text: str) -> bool:
-    """Does a short sentence only announce, by their count, the points that follow? (`_ANNOUNCES`)"""
+    """Does a short sentence only announce, by their count, the points that follow? (`_ANNOUNCES`)
+    One that names who counts them says who ("Provan en Kenis onderscheiden drie vormen ...")."""
     body = text.strip()
-    return len(body.split()) <= 14 and bool(_ANNOUNCES.search(body)) and not re.search(r"\b(?:te|to)\s+\w+[.!]$", body)
+    names = any(w[:1].isupper() for w in body.split()[1:])
+    return len(body.split()) <= 14 and not names and bool(_ANNOUNCES.search(body)) and not re.search(r"\b(?:te|to)\s+\w+[.!]$", body)
 
 
 _HEADING_LIKE = re.compile(r"[.!?…:;)\"'”’]$")
