@@ -988,3 +988,28 @@ def test_a_bridge_reaches_a_sentence_quoted_with_the_one_before_it_from_where_th
                   refusal_threshold=0.5, intent="research", options=ComposeOptions(bridge_sentences=1))
     said = [p.text for p in ans.points]
     assert said == [sentences[0], sentences[1], joined], said
+
+
+def test_a_list_sections_own_thesis_and_close_join_its_items_up_to_four_sentences() -> None:
+    # "The most common reason alliance managers fail is not lack of skill but lack of position." and
+    # "De overgang van stap twee naar stap drie is het belangrijkste moment om in te grijpen." were
+    # left out for two other prose sentences of their list sections (docs/eval/README.md, stop 29)
+    prose = [
+        "The most common reason alliance managers fail is not lack of skill but lack of position.",
+        "If the role sits too low in the hierarchy, internal departments ignore its requests.",
+        "If it sits too far from the business, the alliance manager lacks the knowledge to be credible.",
+    ]
+    items = ["- Reporting line. The manager reports to a senior executive who sponsors the alliance.",
+             "- Clear decision rights. It is written down which decisions the manager takes alone.",
+             "- Time. For a strategic alliance the role is a substantial part of a job."]
+    close = "When the mandate is settled before launch, the manager can concentrate on the relationship."
+    text = "\n".join([" ".join(prose) + " A workable set-up usually has these features:", *items, close])
+    chunk = Chunk("c1", "a.md", "A", "en", "Position and mandate", None, 0, text, role="steps")
+    ans = _compose_flat("What goes wrong with the set-up of her role?", "en", "how", chunk)
+    said = " ".join(p.text for p in ans.points)
+    assert all(s in said for s in prose) and close in said, said
+    # an option still: two, as before stop 29
+    from advisor.answer.compose import ComposeOptions
+
+    two = _compose_flat("What goes wrong with the set-up of her role?", "en", "how", chunk, options=ComposeOptions(list_sentences=2))
+    assert sum(p.kind == "sentence" for p in two.points) == 2

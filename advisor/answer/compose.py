@@ -372,7 +372,7 @@ class ComposeOptions:
     language_margin: float = 0.01  # a section in the asker's language wins when this close
     weak_margin: float = 0.03  # a case, checklist or opening gives way to a section this close that answers
     uncovered_margin: float = 0.02  # with an uncovered key term, refuse unless the best passage clears the threshold by this
-    list_sentences: int = 2  # a list section's paragraph sentences this close to its best item join the points
+    list_sentences: int = 4  # a list section's paragraph sentences this close to its best item join the points (docs/eval, stop 29)
     parent_details: int = 2  # further sentences of the step the question found, under that step
     chunk_weight: float = 0.3  # share of a section's score from its best chunk (with its heading) rather than its sentences
     repeat_margin: float = 0.05  # a follow-up's answer starts from a section the last answer gave only when it fits this much better
