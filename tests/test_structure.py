@@ -353,3 +353,11 @@ def test_a_pointer_to_another_text_an_announcement_and_a_downside_are_no_points_
     )
     sentences = [c.text for c in section_candidates([_chunk(text)])[0]]
     assert all(not s.startswith("De keerzijde") for s in sentences), sentences
+    # a clause that opens on a pronoun for what came before: "If it sits too far ..." comes with it
+    pair = (
+        "If the role sits too low in the hierarchy, internal departments ignore its requests. "
+        "If it sits too far from the business, the alliance manager lacks the knowledge to be credible."
+    )
+    sentences = [c.text for c in section_candidates([_chunk(pair)])[0]]
+    assert not any(s.startswith("If it sits") for s in sentences), sentences
+    assert any(s.startswith("If the role") and s.endswith("to be credible.") for s in sentences), sentences

@@ -84,11 +84,20 @@ _REFERS_BACK_EARLY = re.compile(
 _POINTS_AHEAD = re.compile(r"^(deze|dit|these|this|de volgende|the following)\b", re.IGNORECASE)
 
 
+# A clause that opens on a pronoun for something named before: "If it sits too far from the
+# business, ...", "Als ze elkaar niet kennen, ...".
+_REFERS_BACK_CLAUSE = re.compile(
+    r"^(?:if|when|whenever|once|as long as|because|unless|although|while|als|wanneer|zodra|zolang|omdat|hoewel|terwijl)\s+"
+    r"(?:it|they|this|these|those|he|she|ze|zij|hij|dit|deze)\b",
+    re.IGNORECASE,
+)
+
+
 def refers_back(text: str) -> bool:
     """Does a sentence open by referring back to what came before ("Dat maakt ...", "That creates
-    ...", "Een ambitieus doel heeft daarbij ...")? Without it, it means little."""
+    ...", "Een ambitieus doel heeft daarbij ...", "If it sits too far ...")? Without it, it means little."""
     text = text.strip()
-    return bool(_REFERS_BACK.match(text) or _REFERS_BACK_EARLY.match(text))
+    return bool(_REFERS_BACK.match(text) or _REFERS_BACK_EARLY.match(text) or _REFERS_BACK_CLAUSE.match(text))
 
 
 def parse_units(lines: Sequence[tuple[str, int | None]]) -> list[Unit]:
