@@ -935,6 +935,11 @@ def test_a_question_that_quotes_a_passage_is_covered_however_short() -> None:
     assert refused.refused
 
 
+def _by_table(vecs: dict[str, list[float]]) -> Callable[[Sequence[str]], np.ndarray]:
+    """A vectorizer that knows exactly these texts (in the toy space of `Q2`)."""
+    return lambda ts: np.stack([np.array(vecs[t], np.float32) for t in ts])
+
+
 def test_the_sentence_that_states_the_sections_lesson_is_quoted_as_readily_as_the_closest_one() -> None:
     # "De belangrijkste les is om vroeg in te grijpen." closed a section and was left out: it is
     # far from the question in the model's eyes, but it is the author's own advice
@@ -946,11 +951,7 @@ def test_the_sentence_that_states_the_sections_lesson_is_quoted_as_readily_as_th
     ]
     chunk = Chunk("c1", "a.md", "A", "nl", "De-escaleren", None, 0, " ".join(sentences), role="background")
     vecs = {sentences[0]: [0.99, 0.141], sentences[1]: [0.98, 0.199], sentences[2]: [0.97, 0.243], sentences[3]: [0.5, 0.866]}
-
-    def vectorize(ts: Sequence[str]) -> np.ndarray:
-        return np.stack([np.array(vecs[t], np.float32) for t in ts])
-
-    ans = compose("Wanneer schakel je een mediator in?", "nl", Q2, [Hit(chunk, 1.0, dense_similarity=0.9)], vectorize,
+    ans = compose("Wanneer schakel je een mediator in?", "nl", Q2, [Hit(chunk, 1.0, dense_similarity=0.9)], _by_table(vecs),
                   refusal_threshold=0.5, intent="how")
     said = [p.text for p in ans.points]
     assert sentences[3] in said and sentences[0] in said, said
@@ -980,11 +981,7 @@ def test_a_bridge_reaches_a_sentence_quoted_with_the_one_before_it_from_where_th
     chunk = Chunk("c1", "a.md", "A", "en", "Two views", None, 0, " ".join(sentences), role="research")
     joined = f"{sentences[2]} {sentences[3]}"
     vecs = {sentences[0]: [0.99, 0.141], sentences[1]: [0.5, 0.866], sentences[2]: [0.6, 0.8], joined: [0.98, 0.199]}
-
-    def vectorize(ts: Sequence[str]) -> np.ndarray:
-        return np.stack([np.array(vecs[t], np.float32) for t in ts])
-
-    ans = compose("Are trust and contracts substitutes or complements?", "en", Q2, [Hit(chunk, 1.0, dense_similarity=0.9)], vectorize,
+    ans = compose("Are trust and contracts substitutes or complements?", "en", Q2, [Hit(chunk, 1.0, dense_similarity=0.9)], _by_table(vecs),
                   refusal_threshold=0.5, intent="research", options=ComposeOptions(bridge_sentences=1))
     said = [p.text for p in ans.points]
     assert said == [sentences[0], sentences[1], joined], said
