@@ -470,6 +470,8 @@ def _pick(sec: _Section, limit_list: int, limit_sentences: int, margin: float, l
             top = max(sec.sims[j] for j in listed)
             by_sim = sorted(range(n), key=lambda j: -sec.sims[j])
             extra = [j for j in by_sim if sec.candidates[j].kind == "sentence" and sec.sims[j] >= top - margin][:list_sentences]
+            # a sentence and it joined to its antecedent are one point: the joined one is quoted
+            extra = [j for j in extra if not any(k != j and sec.candidates[j].text in sec.candidates[k].text for k in extra)]
             listed = sorted(listed + extra)
         return listed
     best_sim = max(sec.sims)
