@@ -31,7 +31,7 @@ _META = re.compile(
 # A sentence that ends on a clause about the text itself: "Juridische vragen horen bij een jurist;
 # dit artikel gaat over de samenwerkingskant."
 _META_CLAUSE = re.compile(
-    r"[;:—–]\s+(dit|deze|this) (artikel|hoofdstuk|tekst|handreiking|gids|document|article|chapter|guide|text|paper|document)\b",
+    r"[;:—–]\s+(dit|deze|this) (artikel|hoofdstuk|tekst|handreiking|gids|document|article|chapter|guide|text|paper)\b",
     re.IGNORECASE,
 )
 

@@ -501,7 +501,8 @@ def _paragraphs(lines: list[tuple[str, float, float]]) -> str:
         # fitted ended the item: what follows at the list's line spacing is a paragraph of its own
         # ("Covey describes ..."), not the item wrapping on.
         last = out[-1][-1].strip() if out else ""
-        ended = bool(in_item and full and last.endswith(_SENTENCE_END) and len(last) + 1 + len(text.split()[0]) < 0.9 * full)
+        first_word = text.split(maxsplit=1)[0] if text.strip() else ""
+        ended = bool(in_item and full and last.endswith(_SENTENCE_END) and len(last) + 1 + len(first_word) < 0.9 * full)
         if not out or bullet or lead_in or ended or (step and gap > step * 1.3):
             out.append([text])
             in_item = bullet
