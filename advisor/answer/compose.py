@@ -558,16 +558,14 @@ def compose(
         if quoting:
             # the question quotes this section ("shadow of the future"): it, and the sentence that holds the phrase
             sec.score += opts.name_weight
-            for j in quoting:
-                sec.sims[j] = max(sec.sims)
         if any(_nested(sec.key, g) for g in given):
             sec.score -= opts.repeat_margin
-    for sec in sections:
-        # the author's own statement of the section's lesson ("De belangrijkste les is om vroeg in te
-        # grijpen.") is quoted as readily as the sentence closest to the question
+        # quoted as readily as the sentence closest to the question: the sentence that holds the
+        # question's phrase, and the author's own statement of the section's lesson ("De
+        # belangrijkste les is om vroeg in te grijpen.")
         top = max(sec.sims)
         for j, c in enumerate(sec.candidates):
-            if states_lesson(c.text):
+            if j in quoting or states_lesson(c.text):
                 sec.sims[j] = top
     ranked = sorted(sections, key=lambda sec: -sec.score)
     first = ranked[0]
