@@ -204,6 +204,21 @@ def test_supported_answer_keeps_its_sentence_and_cites_the_passage_text(base: Ad
     assert ans.citations[0].highlights == (SUPPORTED,)
 
 
+def test_a_key_term_no_passage_names_is_noted_under_the_model_answer(base: Advisor, llm_settings: Settings) -> None:
+    # The model may write what it likes about ISO 44001; its sentences are held to the passages, and
+    # the answer says, as the extractive one does, that the sources do not name it.
+    q = "Hoe groeit vertrouwen tussen partners volgens ISO 44001?"
+    n = passage_number(base, q, SUPPORTED)
+    ans = generator_for(base, llm_settings, fake_model(f"{SUPPORTED[:-1]} [{n}].")).answer(q)
+    assert not ans.refused
+    assert ans.uncovered == ("ISO 44001",)
+    assert ans.text.startswith(f"{SUPPORTED[:-1]} [1].")
+    assert ans.text.endswith("\n\n_De bronnen noemen ISO 44001 niet; over dat deel geeft dit antwoord geen advies._")
+    assert ans.to_json()["uncovered"] == ["ISO 44001"]
+    plain = generator_for(base, llm_settings, fake_model(f"{SUPPORTED[:-1]} [{n}].")).answer("Hoe groeit vertrouwen tussen partners?")
+    assert plain.uncovered == () and plain.text == f"{SUPPORTED[:-1]} [1]."
+
+
 def test_unsupported_generated_sentence_is_marked_or_dropped(base: Advisor, llm_settings: Settings) -> None:
     q = "Hoe groeit vertrouwen tussen partners?"
     n = passage_number(base, q, SUPPORTED)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from advisor.answer.base import AnswerContext, ChainInput, Streamed
-from advisor.answer.compose import coverage, is_near, refusal
+from advisor.answer.compose import TEXTS, coverage, gap_notes, is_near, refusal
 from advisor.answer.conversation import History, condense, conversation_text, is_follow_up, question_language
 from advisor.answer.llm.backends import BackendUnavailable, make_chat_model
 from advisor.answer.llm.check import CheckResult, SupportScorer, check_citations, terms
@@ -277,10 +277,15 @@ class Generator:
             log.warning("the model's answer had no usable sentence; answering extractively")
             ans = self.advisor.extractive_answer(request.question, request.history)
             return replace(ans, notice=NOTICES["no_usable_answer"])
+        # As the extractive answer: the question's key terms that no passage names are said to be
+        # not covered, whatever the model wrote about them (its sentences are held to the passages).
+        uncovered = self._coverage(retrieved)[1]
+        notes = " ".join(f"_{note}_" for note in gap_notes(TEXTS[request.language], uncovered))
         return Answer(
             question=request.question,
             language=request.language,
-            text=result.text,
+            text=f"{result.text}\n\n{notes}" if notes else result.text,
+            uncovered=uncovered,
             refused=False,
             citations=_citations(hits, result, scorer),
             points=result.points,
