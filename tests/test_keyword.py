@@ -199,3 +199,14 @@ def test_a_dutch_compound_without_an_entry_is_translated_by_its_parts() -> None:
     assert any("choic" in group and "partnerkeuz" in group for group in g.query_terms("partnerkeuze"))
     # an English question gets no Dutch splitting
     assert g.expansion("How do we handle partnerselection?") == "How do we handle partnerselection?"
+
+
+def test_function_words_are_no_terms_in_either_language() -> None:
+    # The same question in both languages searches its content words only: an English question's
+    # "how should we ... more than the other" used to be searched (and matched any passage with "more").
+    assert keyword_terms("How should we handle it when one partner contributes much more than the other?", "en") == [
+        "handl", "one", "partner", "contribut", "much"
+    ]
+    assert keyword_terms("Hoe moeten we het aanpakken als de ene partner veel meer bijdraagt dan de andere?", "nl") == [
+        "aanpak", "ene", "partner", "bijdraagt"
+    ]

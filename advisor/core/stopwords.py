@@ -1,5 +1,8 @@
-"""Stop-word lists for BM25 and query terms (the lists bm25s ships, copied so that serving does not
-depend on bm25s for two constants)."""
+"""Stop-word lists for BM25 and query terms, both languages' function words: the Dutch list as
+bm25s ships it, the English one Snowball's (bm25s's English list has 33 words, so "how", "should",
+"we", "more", "than", "other" of an English question were searched as terms where the Dutch
+question's "hoe", "moet", "meer" were not; docs/eval/README.md, stop 30). Copied so that serving
+does not depend on bm25s."""
 
 DUTCH = frozenset(
     """
@@ -13,7 +16,12 @@ DUTCH = frozenset(
 
 ENGLISH = frozenset(
     """
-    a an and are as at be but by for if in into is it no not of on or such that the their then there
-    these they this to was will with
+    i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she her
+    hers herself it its itself they them their theirs themselves what which who whom this that these
+    those am is are was were be been being have has had having do does did doing would should could
+    ought a an the and but if or because as until while of at by for with about against between into
+    through during before after above below to from up down in out on off over under again further
+    then once here there when where why how all any both each few more most other some such no nor not
+    only own same so than too very
     """.split()
 )

@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-LOADER_VERSION = 15  # bump when loaders, chunking, section roles or the build's statistics change what they produce
+LOADER_VERSION = 16  # bump when loaders, chunking, section roles or the build's statistics change what they produce
 
 
 
