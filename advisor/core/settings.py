@@ -104,7 +104,7 @@ class Settings(BaseSettings):
     # Retrieval
     k_dense: int = Field(30, description="Candidates taken from the vector index.")
     k_keyword: int = Field(30, description="Candidates taken from BM25.")
-    k_final: int = Field(6, description="Passages handed to the answer step.")
+    k_final: int = Field(8, description="Passages handed to the answer step (6 until stop 30: docs/eval/README.md).")
     keyword_weight: float = Field(0.75, description="Weight of the BM25 ranking in the fusion (dense has 1).")
     rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant (Cormack et al. 2009).")
     per_document_cap: int = Field(2, description="At most this many passages from one document.")
