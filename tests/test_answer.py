@@ -333,6 +333,24 @@ def test_a_case_gives_way_to_a_section_that_answers_when_it_fits_about_as_well()
     assert what.points[0].section == "Voorbeeld: twee ketens"
 
 
+def test_asked_how_to_tell_the_answer_starts_from_the_documents_signals_section() -> None:
+    # "Waar moet ik op letten om te horen of het cynisme toeneemt?" was answered from the article's
+    # do's and don'ts, which came closer to its words, while the article's signals stood lower.
+    donts = Chunk("c1", "a.md", "A", "nl", "Do's en don'ts", None, 0, "Luister naar informele taal als een vroege meting van de relatie.", role="dos_donts")
+    signals = Chunk("c2", "a.md", "A", "nl", "Waar je op let", None, 1, "Grappen over personen zijn zorgelijker dan grappen over situaties.", role="signals")
+    vecs = {donts.text: [0.99, 0.141], signals.text: [0.95, 0.312]}
+    hits, vectorize = _two_sections(donts, signals, vecs)
+    asked = compose("Waar moet ik op letten om te horen of het cynisme toeneemt?", "nl", Q2, hits, vectorize, refusal_threshold=0.5, intent="signals")
+    assert asked.points[0].section == "Waar je op let"
+    # what to do: the section that fits best, as before
+    how = compose("Hoe ga ik om met cynisme over de partner?", "nl", Q2, hits, vectorize, refusal_threshold=0.5, intent="how")
+    assert how.points[0].section == "Do's en don'ts"
+    # another document's section of that role does not count: the best document answers
+    other = Chunk("c3", "b.md", "B", "nl", "Signalen", None, 0, "Grappen over personen zijn zorgelijker dan grappen over situaties.", role="signals")
+    hits_other, vectorize_other = _two_sections(donts, other, vecs | {other.text: [0.95, 0.312]})
+    assert compose("Waar moet ik op letten?", "nl", Q2, hits_other, vectorize_other, refusal_threshold=0.5, intent="signals").points[0].section == "Do's en don'ts"
+
+
 def test_a_sections_best_chunk_with_its_heading_weighs_in_choosing_the_section() -> None:
     # Sentences alone favour the opening; the chunk embedded with its heading ("Hoe je begint")
     # fits the question better, and with section_chunk_weight it decides.

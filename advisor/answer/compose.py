@@ -27,7 +27,7 @@ from advisor.core.text import WORD_OR_NUMBER, phrase_pattern, split_sentences, s
 from advisor.core.types import Answer, AnswerPoint, Chunk, Citation, Hit, Language
 from advisor.ingest.structure import Unit, only_donts, section_role, things_to_do, without_number
 from advisor.retrieve.fusion import better_places
-from advisor.retrieve.intent import WEAK_ROLES, Intent, role_fit
+from advisor.retrieve.intent import PREFERRED_ROLES, WEAK_ROLES, Intent, role_fit
 
 Vectorize = Callable[[Sequence[str]], np.ndarray]
 SectionOf = Callable[[tuple[str, str]], Sequence[Chunk]]
@@ -378,7 +378,14 @@ class ComposeOptions:
     repeat_margin: float = 0.05  # a follow-up's answer starts from a section the last answer gave only when it fits this much better
     bridge_sentences: int = 2  # of a paragraph section, up to this many sentences between two picked ones are quoted too
     name_weight: float = 0.02  # added to a section whose own heading is a name the question gives ("Japan")
+    role_margin: float = 0.1  # asked for signals, causes, research or mistakes: its document's section of that role within this of the first starts the answer (docs/eval, stop 30)
     similarity_document_rank: bool = True  # a document's place is the better of fusion's and its centred similarity's (`document_ranks`)
+
+
+# The intents that ask for a section role by name, the first of their `PREFERRED_ROLES`: signals for
+# how to tell, causes for why, research for what research says, a list of mistakes for what to
+# avoid. (What to do, the default intent, is asked of nearly every question: there fit decides.)
+_ASKS_FOR_ROLE = frozenset({"signals", "why", "research", "avoid"})
 
 
 # The frame says what the section gives: the question's own frame only over a section that gives
@@ -574,6 +581,14 @@ def compose(
         better = [sec for sec in ranked if sec.role not in WEAK_ROLES and sec.score >= first.score - opts.weak_margin]
         if better:
             first = better[0]
+    asked_role = PREFERRED_ROLES[intent][0]
+    if intent in _ASKS_FOR_ROLE and first.role != asked_role:
+        # Asked how to tell, why, what research says or what to avoid: the best document's own
+        # section of that role ("Waar je op let: signalen in de dagelijkse praat" over its "Do's en
+        # don'ts" for "Waar moet ik op letten om te horen of het cynisme toeneemt?"), when retrieved.
+        asked = [sec for sec in ranked if sec.key[0] == first.key[0] and sec.role == asked_role and sec.score >= first.score - opts.role_margin]
+        if asked:
+            first = asked[0]
     if intent == "example" and first.role != "example":
         # Asked for an example: a case of the same document, or one that fits about as well
         cases = [sec for sec in ranked if sec.role == "example" and (sec.key[0] == first.key[0] or sec.score >= first.score - opts.also_margin)]
