@@ -605,6 +605,30 @@ def test_a_list_of_mistakes_keeps_its_own_opening_sentence_as_prose_not_as_a_mis
     assert len([line for line in lines if line.startswith("- ")]) == 3
 
 
+def test_a_section_in_the_askers_language_starts_the_answer_only_when_its_sentences_fit_as_well() -> None:
+    # "When I overhear my team making sarcastic remarks ..., what is the right way for me as a manager
+    # to respond?" started from another article's English "The core competencies", within the
+    # language margin by its heading, while the Dutch "Wat een leidinggevende doet als hij het
+    # hoort" answered it.
+    from advisor.answer.compose import ComposeOptions
+
+    dutch = Chunk("c1", "a.md", "A", "nl", "Wat een leidinggevende doet", None, 0, "Lach niet mee, maar maak er ook geen drama van.", role="steps")
+    english = Chunk("c2", "b.md", "B", "en", "The core competencies", None, 0, "Alliance managers are boundary spanners by definition.", role="steps")
+    hits = [Hit(dutch, 1.0, dense_similarity=0.9), Hit(english, 0.95, dense_similarity=0.9)]
+    opts = ComposeOptions(document_rank_weight=0.0, rank_weight=0.0, language_margin=0.05)
+
+    def ask(english_fit: list[float], english_chunk: float) -> Answer:
+        vecs = {dutch.text: [0.99, 0.141], english.text: english_fit}
+        chunk_sims = {dutch.section_key: 0.80, english.section_key: english_chunk}
+        return compose("What is the right way for me to respond?", "en", Q2, hits, _by_table(vecs), refusal_threshold=0.5, intent="how",
+                       options=opts, section_similarity=chunk_sims.__getitem__)
+
+    # second, within the margin by its heading's chunk, but its sentences fit less: the Dutch section answers
+    assert ask([0.95, 0.312], 0.85).points[0].section == "Wat een leidinggevende doet"
+    # second, its sentences fit as well: the asker's language wins
+    assert ask([0.99, 0.141], 0.75).points[0].section == "The core competencies"
+
+
 def test_a_second_section_in_the_askers_language_must_fit_about_as_well_as_the_next_best() -> None:
     # The second section used to be the first one in the asker's language anywhere within the
     # margin, even far below a section in the other language that answers better.

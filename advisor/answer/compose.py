@@ -437,14 +437,18 @@ def proper_names(question: str) -> set[str]:
     return {m.group(1).lower() for m in _NAME.finditer(question.strip()) if len(m.group(1)) >= 3} - stop
 
 
+def _sentence_fit(sec: _Section) -> float:
+    """How well a section's own sentences fit the question: its best, and the mean of its best three."""
+    top = sorted(sec.sims, reverse=True)[:3]
+    return 0.5 * top[0] + 0.5 * float(np.mean(top))
+
+
 def _score_sections(sections: list[_Section], intent: Intent, opts: ComposeOptions, similarity: SectionSimilarity | None = None) -> None:
     w = opts.chunk_weight if similarity is not None else 0.0
     for sec in sections:
-        top = sorted(sec.sims, reverse=True)[:3]
-        sentences = 0.5 * top[0] + 0.5 * float(np.mean(top))
         chunk = similarity(sec.key) if similarity is not None and w else 0.0
         sec.score = (
-            (1 - w) * sentences
+            (1 - w) * _sentence_fit(sec)
             + w * chunk
             + opts.fit_weight * role_fit(intent, sec.role)
             - opts.rank_weight * sec.rank
@@ -595,8 +599,15 @@ def compose(
         if cases:
             first = cases[0]
     if first.language != language:
-        # The asker's language, when a section in it answers about as well.
-        same = [sec for sec in ranked if sec.language == language and sec.score >= first.score - opts.language_margin]
+        # The asker's language, when a section in it answers about as well: it scores within the
+        # margin, and its own sentences fit the question at least as well (not its heading or its
+        # document's place alone: "The core competencies" of another article did not answer "what
+        # is the right way for me as a manager to respond" as the Dutch "Wat een leidinggevende doet
+        # als hij het hoort" does).
+        same = [
+            sec for sec in ranked
+            if sec.language == language and sec.score >= first.score - opts.language_margin and _sentence_fit(sec) >= _sentence_fit(first)
+        ]
         if same:
             first = same[0]
     near = [sec for sec in ranked if sec is not first and sec.score >= first.score - opts.also_margin]
