@@ -565,7 +565,13 @@ def test_a_step_the_question_found_keeps_its_best_sentences_under_it_once_each(t
     names = re.findall(r"^\d\. \*\*([^*]+)\*\*", ans.text, re.M)
     assert names == ["Verbinden", "Framen", "Coalities bouwen."]
     details = [p for p in ans.points if p.kind == "detail"]
-    assert 1 <= len(details) <= 2
+    # the step the question asks about is given as fully as a paragraph section would be: its
+    # other sentences (up to five), the list's other steps by their first sentence
+    assert [p.text for p in details] == [
+        "Een netwerkleider zoekt eerst een kleine groep partners die willen voortrekken. "
+        "Daarbij hoort het vooroverleg: standpunten van partners verkennen voor de vergadering.",  # with its antecedent
+        "Coalities bouwen is geen achterkamertjespolitiek zolang partners de uitkomst in open overleg toetsen.",
+    ]
     assert all(p.citations == steps[-1].citations for p in details)  # from the step's own passage
     # no point repeats another, not even as part of a longer one
     texts = [p.text for p in ans.points]
@@ -574,6 +580,30 @@ def test_a_step_the_question_found_keeps_its_best_sentences_under_it_once_each(t
     lines = ans.text.split("\n")
     at = next(i for i, line in enumerate(lines) if line.startswith("3. **Coalities bouwen"))
     assert all(line.startswith("   - ") for line in lines[at + 1 : at + 1 + len(details)])
+
+
+SEVEN_STEPS_DOC = "# Netwerkleiderschap\n\n## Zeven gewoonten\n\n" + "\n\n".join(
+    f"### {name}\n\n{body}"
+    for name, body in [
+        ("Verbinden", "Verbinden betekent de juiste partijen bij elkaar brengen."),
+        ("Framen", "Framen is het vraagstuk zo formuleren dat alle partners zich erin herkennen."),
+        ("Luisteren", "Luisteren naar de partners gaat altijd vooraf aan overtuigen."),
+        ("Vertalen", "Vertalen maakt de taal van de ene partner begrijpelijk voor de andere."),
+        ("Volhouden", "Volhouden is nodig omdat netwerken traag bewegen."),
+        ("Loslaten", "Loslaten betekent de uitkomst niet willen bezitten."),
+        ("Coalities bouwen", "Geen netwerk beweegt als een blok. Een netwerkleider zoekt eerst een kleine groep partners die willen voortrekken. "
+         "Daarbij hoort het vooroverleg met partners. Coalities bouwen vraagt geduld. Een coalitie groeit stap voor stap. Een coalitie toetst de uitkomst in open overleg."),
+    ]
+)
+
+
+def test_a_step_the_question_found_never_pushes_another_step_out_of_the_list(tmp_path, fake_embedder) -> None:  # type: ignore[no-untyped-def]
+    # seven steps and a found step of six sentences: the list keeps all seven, with one detail (max_steps 8)
+    advisor = one_document_advisor(tmp_path, fake_embedder, "netwerk.md", SEVEN_STEPS_DOC)
+    ans = advisor.answer("Hoe bouw je coalities met een kleine groep partners en vooroverleg?")
+    names = re.findall(r"^\d\. \*\*([^*]+)\*\*", ans.text, re.M)
+    assert names == ["Verbinden", "Framen", "Luisteren", "Vertalen", "Volhouden", "Loslaten", "Coalities bouwen."]
+    assert len([p for p in ans.points if p.kind == "detail"]) == 1
 
 
 def test_the_composers_own_defaults_are_the_settings_defaults() -> None:

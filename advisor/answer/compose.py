@@ -373,7 +373,7 @@ class ComposeOptions:
     weak_margin: float = 0.03  # a case, checklist or opening gives way to a section this close that answers
     uncovered_margin: float = 0.02  # with an uncovered key term, refuse unless the best passage clears the threshold by this
     list_sentences: int = 4  # a list section's paragraph sentences this close to its best item join the points (docs/eval, stop 29)
-    parent_details: int = 2  # further sentences of the step the question found, under that step
+    parent_details: int = 5  # further sentences of the step the question found, under it: with its first, as many as a paragraph section gives (max_points; 2 until stop 30)
     chunk_weight: float = 0.3  # share of a section's score from its best chunk (with its heading) rather than its sentences
     repeat_margin: float = 0.05  # a follow-up's answer starts from a section the last answer gave only when it fits this much better
     bridge_sentences: int = 2  # of a paragraph section, up to this many sentences between two picked ones are quoted too
@@ -616,7 +616,7 @@ def compose(
     if second is not None and second.language != language:
         second = next((sec for sec in near if sec.language == language and sec.score >= second.score - opts.language_margin), second)
     if section_of is not None and sections_in is not None:
-        whole = _parent_as_list(first, section_of, sections_in, vectorize, question_vec, opts.parent_details)
+        whole = _parent_as_list(first, section_of, sections_in, vectorize, question_vec, opts.parent_details, opts.max_steps)
         if whole is not None:
             listed = {c.section_key for c in whole.chunks}
 
@@ -701,7 +701,8 @@ _NUMBERED_HEADING = re.compile(r"^([^\W\d_]+\s+)?\d+\s*[.:)–-]\s")
 
 
 def _parent_as_list(
-    sec: _Section, section_of: SectionOf, sections_in: SectionsIn, vectorize: Vectorize, question_vec: np.ndarray, details: int = 0
+    sec: _Section, section_of: SectionOf, sections_in: SectionsIn, vectorize: Vectorize, question_vec: np.ndarray, details: int = 0,
+    limit: int = 8,
 ) -> _Section | None:
     """A subsection that is one of three to eight under its parent ("De vier kernactiviteiten >
     Verbinden") stands for the parent: the answer is then the parent's subsections in order, each
@@ -717,11 +718,11 @@ def _parent_as_list(
         # "Fase 2: ..."): "Wat zijn de fasen?" is answered by those, in order.
         numbered = [k for k in keys if k[1] and " > " not in k[1] and _NUMBERED_HEADING.match(k[1])]
         if 3 <= len(numbered) <= 8:
-            return _steps_of(sec, sec.key[1], numbered, None, section_of, vectorize, question_vec, details, _opening(sec.candidates))
+            return _steps_of(sec, sec.key[1], numbered, None, section_of, vectorize, question_vec, details, _opening(sec.candidates), limit)
     depth = sec.key[1].count(" > ") + 1 if sec.key[1] else 0
     children = [k for k in keys if sec.key[1] and k[1].startswith(sec.key[1] + " > ") and k[1].count(" > ") == depth]
     if 3 <= len(children) <= 8:
-        return _steps_of(sec, sec.key[1], children, None, section_of, vectorize, question_vec, details, _opening(sec.candidates))
+        return _steps_of(sec, sec.key[1], children, None, section_of, vectorize, question_vec, details, _opening(sec.candidates), limit)
     if " > " not in sec.key[1]:
         return None
     parent = sec.key[1].rsplit(" > ", 1)[0]
@@ -730,7 +731,7 @@ def _parent_as_list(
     if not 3 <= len(siblings) <= 8:
         return None
     opening = _opening(section_candidates(list(section_of((sec.key[0], parent))))[0]) if (sec.key[0], parent) in keys else []
-    return _steps_of(sec, parent, siblings, sec.key, section_of, vectorize, question_vec, details, opening)
+    return _steps_of(sec, parent, siblings, sec.key, section_of, vectorize, question_vec, details, opening, limit)
 
 
 def _opening(candidates: Sequence[Candidate]) -> list[Candidate]:
@@ -754,8 +755,12 @@ def _steps_of(
     question_vec: np.ndarray,
     details: int,
     intro: list[Candidate],
+    limit: int = 8,
 ) -> _Section | None:
-    """The section `parent` of `sec`'s document as the list of its subsections `steps`."""
+    """The section `parent` of `sec`'s document as the list of its subsections `steps`; the step
+    `found` keeps up to `details` more of its sentences, as many as fit beside the steps in `limit`
+    (the composer's `max_steps`: a detail never pushes a step out of the list)."""
+    details = min(details, max(0, limit - len(steps)))
     candidates: list[Candidate] = list(intro)
     chunks: list[Chunk] = list({c.chunk.id: c.chunk for c in intro}.values())
     for order, key in enumerate(steps):
