@@ -701,8 +701,7 @@ _NUMBERED_HEADING = re.compile(r"^([^\W\d_]+\s+)?\d+\s*[.:)–-]\s")
 
 
 def _parent_as_list(
-    sec: _Section, section_of: SectionOf, sections_in: SectionsIn, vectorize: Vectorize, question_vec: np.ndarray, details: int = 0,
-    limit: int = 8,
+    sec: _Section, section_of: SectionOf, sections_in: SectionsIn, vectorize: Vectorize, question_vec: np.ndarray, details: int, limit: int
 ) -> _Section | None:
     """A subsection that is one of three to eight under its parent ("De vier kernactiviteiten >
     Verbinden") stands for the parent: the answer is then the parent's subsections in order, each
@@ -755,7 +754,7 @@ def _steps_of(
     question_vec: np.ndarray,
     details: int,
     intro: list[Candidate],
-    limit: int = 8,
+    limit: int,
 ) -> _Section | None:
     """The section `parent` of `sec`'s document as the list of its subsections `steps`; the step
     `found` keeps up to `details` more of its sentences, as many as fit beside the steps in `limit`

@@ -75,6 +75,8 @@ class Retrieved:
     request: Prepared
     standalone: str
     hits: Sequence[Hit]  # a retrieve.search.Passages (see advisor.answer.compose.is_covered)
+    covered: bool  # `compose.coverage`, decided once when retrieved
+    uncovered: tuple[str, ...]  # the question's key terms no passage names
 
 
 @dataclass(frozen=True)
@@ -217,24 +219,18 @@ class Generator:
             # As the extractive path: the documents by the standalone question, their sections by the
             # follow-up's own words (`advisor.retrieve.search.Focus`).
             focus = Focus(request.question, self.advisor.embedder.embed_queries([request.question])[0])
-        return Retrieved(request, condensed.standalone, self.advisor.retrieve(condensed.standalone, focus=focus))
-
-    def _coverage(self, retrieved: Retrieved) -> tuple[bool, tuple[str, ...]]:
+        hits = self.advisor.retrieve(condensed.standalone, focus=focus)
         s = self.settings
-        return coverage(
-            retrieved.request.question,
-            retrieved.hits,
-            s.refusal_threshold,
-            s.refusal_floor,
-            s.refusal_keyword_coverage,
-            self.advisor.reader.searcher().knows,
+        covered, uncovered = coverage(
+            request.question, hits, s.refusal_threshold, s.refusal_floor, s.refusal_keyword_coverage, self.advisor.reader.searcher().knows
         )
+        return Retrieved(request, condensed.standalone, hits, covered, uncovered)
 
     def _covered(self, retrieved: Retrieved) -> bool:
-        return self._coverage(retrieved)[0]
+        return retrieved.covered
 
     def _refuse(self, retrieved: Retrieved) -> Step:
-        return refuse(retrieved, self.settings.refusal_threshold, self.settings.refusal_floor, self._coverage(retrieved)[1])
+        return refuse(retrieved, self.settings.refusal_threshold, self.settings.refusal_floor, retrieved.uncovered)
 
     def _draft_and_check(self, framed: Framed, config: RunnableConfig) -> Iterator[Step]:
         """Stream the draft as it grows, then the checked answer."""
@@ -279,7 +275,7 @@ class Generator:
             return replace(ans, notice=NOTICES["no_usable_answer"])
         # As the extractive answer: the question's key terms that no passage names are said to be
         # not covered, whatever the model wrote about them (its sentences are held to the passages).
-        uncovered = self._coverage(retrieved)[1]
+        uncovered = retrieved.uncovered
         notes = " ".join(f"_{note}_" for note in gap_notes(TEXTS[request.language], uncovered))
         return Answer(
             question=request.question,
