@@ -289,9 +289,12 @@ def test_the_maintainer_sees_the_corpus_chance_level_and_how_far_it_moves_the_ru
     searcher = indexed.reader.searcher()
     chance = searcher.language_stats.chance
     assert set(chance) == {"nl", "en"}
-    # the rule set at a chance level 0.02 above this corpus's Dutch one, for this model
+    # the rule set at a chance level above this corpus's Dutch one, for this model: weighed by the share of
+    # the corpus in English, the rule moves by 0.02
+    other_share = 1 - searcher.counts["nl"] / sum(searcher.counts.values())
+    assert 0 < other_share < 1
     moved = Advisor(
-        indexed.settings.model_copy(update={"refusal_chance_reference_nl": chance["nl"] + 0.02, "refusal_chance_model": indexed.embedder.name, "refusal_chance_weight": 1.0}),
+        indexed.settings.model_copy(update={"refusal_chance_reference_nl": chance["nl"] + 0.02 / other_share, "refusal_chance_model": indexed.embedder.name, "refusal_chance_weight": 1.0}),
         indexed.embedder,
     )
     cal = run_calibration(moved, questions)

@@ -148,14 +148,29 @@ def test_the_refusal_rule_judges_a_passage_against_the_corpus_chance_similarity(
     hit = searcher.search(QUESTIONS[0], qvec=qvec)[0]
     off = Searcher(settings.model_copy(update={"refusal_chance_baseline": False}), searcher.build_id, fake_embedder)
     plain = off.comparable_similarity(hit, qvec)
-    # the chance level this corpus shows for the question's language, against the level the rule is set for
+    # the chance level this corpus shows for the question's language, against the level the rule is set for,
+    # weighed by the share of the corpus in other languages (this fixture holds both)
+    other_share = 1 - searcher.counts[lang] / sum(searcher.counts.values())
+    assert 0 < other_share < 1
     for reference in (chance[lang] - 0.05, chance[lang] + 0.05):
         field = f"refusal_chance_reference_{lang}"
         on = Searcher(settings.model_copy(update={field: reference, "refusal_chance_model": fake_embedder.name}), searcher.build_id, fake_embedder)
-        assert on.comparable_similarity(hit, qvec) == pytest.approx(plain - settings.refusal_chance_weight * (chance[lang] - reference), abs=1e-6)
+        moved = settings.refusal_chance_weight * other_share * (chance[lang] - reference)
+        assert on.comparable_similarity(hit, qvec) == pytest.approx(plain - moved, abs=1e-6)
         whole = Searcher(settings.model_copy(update={field: reference, "refusal_chance_model": fake_embedder.name, "refusal_chance_weight": 1.0}),
                          searcher.build_id, fake_embedder)
-        assert whole.comparable_similarity(hit, qvec) == pytest.approx(plain - (chance[lang] - reference), abs=1e-6)
+        assert whole.comparable_similarity(hit, qvec) == pytest.approx(plain - other_share * (chance[lang] - reference), abs=1e-6)
         # levels measured with another model say nothing about this one's similarities
         other = Searcher(settings.model_copy(update={field: reference}), searcher.build_id, fake_embedder)
         assert other.comparable_similarity(hit, qvec) == pytest.approx(plain, abs=1e-6)
+
+
+def test_the_chance_level_moves_the_rule_by_the_share_of_the_corpus_in_other_languages() -> None:
+    from advisor.retrieve.search import chance_weight
+
+    # a corpus with none of the question's language: the whole weight; all of it: nothing; between: in proportion
+    assert chance_weight(0.75, {"nl": 71}, "en") == pytest.approx(0.75)
+    assert chance_weight(0.75, {"nl": 71}, "nl") == 0.0
+    assert chance_weight(0.75, {"nl": 300, "en": 100}, "en") == pytest.approx(0.5625)
+    assert chance_weight(0.75, {"nl": 300, "en": 100}, "nl") == pytest.approx(0.1875)
+    assert chance_weight(0.75, {}, "nl") == 0.0

@@ -192,11 +192,15 @@ class Settings(BaseSettings):
         0.8085, description="The chance level (see refusal_chance_baseline) of English questions that the refusal rule is set for: the shipped corpus's."
     )
     refusal_chance_weight: float = Field(
-        0.5,
+        0.75,
         description=(
-            "How much of the difference in chance level (see refusal_chance_baseline) moves the rule. An unrelated "
-            "question's best passage falls with the chance level, an answerable one's hardly: half keeps the rule "
-            "between the two (on one-document corpora the whole difference let a stew recipe through)."
+            "How much of the difference in chance level (see refusal_chance_baseline) moves the rule for questions "
+            "in a language the corpus does not hold; it shrinks with the share of the corpus's chunks in the "
+            "question's language, to nothing when all are. A corpus in the other language lowers the chance level "
+            "through the model's cross-language scale, which its answerable questions share; a small corpus in the "
+            "question's own language lowers it too, but there an answerable question's best passage hardly falls and "
+            "moving the rule lets unrelated questions through. Chosen on small sub-corpora held out by document "
+            "(docs/eval/README.md)."
         ),
     )
     refusal_chance_model: str = Field(

@@ -122,6 +122,17 @@ class LanguageStats:
         return max(self.background, key=lambda lang: float(qvec @ self.background[lang])) if self.background else None
 
 
+def chance_weight(weight: float, counts: dict[str, int], lang: str) -> float:
+    """How much of the difference in chance level moves the rule for questions in `lang`: `weight`
+    times the share of the corpus's chunks (`counts`, per language) in other languages. A corpus
+    that holds none of the question's language lowers its chance level through the model's
+    cross-language scale (every passage is in the other language), which its answerable questions
+    share, so the rule follows by `weight`; a corpus all in the question's language is judged as
+    the rule was set (measured on small sub-corpora held out by document, docs/eval/README.md)."""
+    total = sum(counts.values())
+    return weight * (1.0 - counts.get(lang, 0) / total) if total else 0.0
+
+
 class Searcher:
     """One immutable build, opened for searching."""
 
@@ -238,15 +249,20 @@ class Searcher:
         return self.chance_shifts().get(lang, 0.0) if lang else 0.0
 
     def chance_shifts(self) -> dict[str, float]:
-        """Per question language, how far the rule moves: `refusal_chance_weight` times how far this
-        corpus's chance similarity lies above the level the rule is set for; empty when it does not move (switched off, another model, a
-        build that did not measure it). `advisor calibrate` shows it to the maintainer."""
+        """Per question language, how far the rule moves: how far this corpus's chance similarity
+        lies above the level the rule is set for, times `refusal_chance_weight` and the share of the
+        corpus's chunks in other languages (`chance_weight`); empty when it does not move (switched
+        off, another model, a build that did not measure it). `advisor calibrate` shows it to the
+        maintainer."""
         s = self.settings
         if not (s.refusal_chance_baseline and getattr(self.embedder, "name", "") == s.refusal_chance_model):
             return {}
         references = {"nl": s.refusal_chance_reference_nl, "en": s.refusal_chance_reference_en}
-        weight = s.refusal_chance_weight
-        return {lang: weight * (level - references[lang]) for lang, level in self.language_stats.chance.items() if references.get(lang)}
+        return {
+            lang: chance_weight(s.refusal_chance_weight, self.counts, lang) * (level - references[lang])
+            for lang, level in self.language_stats.chance.items()
+            if references.get(lang)
+        }
 
     def keyword(self, query: str, k: int) -> list[tuple[int, float, float]]:
         return [(h.index, h.score, h.coverage) for h in self.bm25.search(self.glossary.query_terms(query), k)]
