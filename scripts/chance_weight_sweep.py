@@ -42,7 +42,7 @@ MIXES = ((4, 1), (3, 2), (2, 3), (1, 4), (8, 2), (5, 5))
 MIX_REPEATS = 4
 HALVES = ("A", "B")
 
-# weight of the difference in chance level, from a question's row: (weight, share of the corpus in the question's language)
+# each weighting: the weight of the difference in chance level, given the share of the corpus in the question's language
 Policy = Callable[[float], float]
 POLICIES: dict[str, Policy] = {
     **{f"constant {w}": (lambda w: lambda share: w)(w) for w in (0.0, 0.25, 0.5, 0.75, 1.0)},

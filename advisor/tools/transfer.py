@@ -54,6 +54,7 @@ GROUPS = ("all", "question_nl", "question_en", "cross_language")
 SHOWN_SETTINGS = (
     "embedding_model", "refusal_threshold", "refusal_floor", "refusal_keyword_coverage", "language_debias", "language_centring",
     "glossary", "dense_glossary_expansion", "k_final", "keyword_weight", "section_aware", "refusal_chance_baseline",
+    "refusal_chance_weight",
 )
 ONE_DUTCH = 4  # single Dutch documents, each its own corpus
 ONE_ENGLISH = 2  # single English documents
@@ -372,7 +373,7 @@ def format_markdown(result: dict[str, Any]) -> str:
         f"{_rule({k: s[k] for k in ('refusal_threshold', 'refusal_floor', 'refusal_keyword_coverage')})}; language debias "
         f"{s['language_debias']}, centring {s['language_centring']}, glossary {s['glossary']}, dense glossary expansion {s['dense_glossary_expansion']}, "
         f"k_final {s['k_final']}, keyword weight {s['keyword_weight']}, section-aware {s['section_aware']}, "
-        f"chance baseline {s.get('refusal_chance_baseline', False)}.",
+        f"chance baseline {s.get('refusal_chance_baseline', False)} (weight {s.get('refusal_chance_weight', '-')}, times the share of the corpus in other languages than the question's).",
         "",
         "How it measures: per question, the passages the extractive chain retrieves and the composer's own refusal decision on "
         "them (`compose.coverage`, through `advisor.tools.calibrate`), and the ranking the gold evaluation ranks by (k = 10), "
