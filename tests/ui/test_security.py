@@ -255,8 +255,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
 
 
 def _up(base: str) -> bool:
+    """The app itself answers. `/api/health` says ok as soon as a build exists, while Gradio and
+    the page may still be loading (`advisor.web.launch`); a request to the app then waits for it,
+    so the test's first one would bear the whole start-up on a busy machine."""
     try:
-        return httpx.get(base + "api/health", timeout=2).status_code == 200
+        return httpx.get(base + "config", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
 
