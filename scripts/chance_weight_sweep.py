@@ -72,16 +72,14 @@ def measure(out_rows: list[dict[str, Any]], bench: Workbench, name: str, half: s
     questions = _with_languages(questions_on(gold, docs) + refusals, built.languages)
     advisor = bench.advisor(built)
     searcher = advisor.reader.searcher()
-    s = advisor.settings
-    references = {"nl": s.refusal_chance_reference_nl, "en": s.refusal_chance_reference_en}
-    total = sum(searcher.counts.values())
+    differences = searcher.chance_differences()
     decide = decider(advisor)
-    base = Rule.of(s)
+    base = Rule.of(advisor.settings)
     vectors = searcher.embedder.embed_queries([q.question for q in questions])
     for ev, qvec in zip(collect(advisor, questions), vectors, strict=True):
         lang = searcher.language_stats.own_language(qvec)
-        difference = searcher.language_stats.chance[lang] - references[lang] if lang in searcher.language_stats.chance else 0.0
-        share = searcher.counts.get(lang, 0) / total if lang else 0.0
+        difference = differences.get(lang, 0.0) if lang else 0.0
+        share = 1.0 - chance_weight(1.0, searcher.counts, lang) if lang else 0.0  # of the corpus in the question's language
         refused = {}
         for policy, weight in POLICIES.items():
             moved = weight(share) * difference  # the evidence is unmoved: moving it down is moving the rule up

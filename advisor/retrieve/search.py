@@ -249,20 +249,24 @@ class Searcher:
         return self.chance_shifts().get(lang, 0.0) if lang else 0.0
 
     def chance_shifts(self) -> dict[str, float]:
-        """Per question language, how far the rule moves: how far this corpus's chance similarity
-        lies above the level the rule is set for, times `refusal_chance_weight` and the share of the
-        corpus's chunks in other languages (`chance_weight`); empty when it does not move (switched
-        off, another model, a build that did not measure it). `advisor calibrate` shows it to the
-        maintainer."""
+        """Per question language, how far the rule moves: `chance_differences` times
+        `refusal_chance_weight` and the share of the corpus's chunks in other languages
+        (`chance_weight`); empty when it does not move (switched off, another model, a build that
+        did not measure it). `advisor calibrate` shows it to the maintainer."""
         s = self.settings
-        if not (s.refusal_chance_baseline and getattr(self.embedder, "name", "") == s.refusal_chance_model):
+        if not s.refusal_chance_baseline:
+            return {}
+        return {lang: chance_weight(s.refusal_chance_weight, self.counts, lang) * d for lang, d in self.chance_differences().items()}
+
+    def chance_differences(self) -> dict[str, float]:
+        """Per question language, how far this corpus's chance similarity lies above the level the
+        rule is set for; empty with another model than the levels were measured with, or a build
+        that did not measure it."""
+        s = self.settings
+        if getattr(self.embedder, "name", "") != s.refusal_chance_model:
             return {}
         references = {"nl": s.refusal_chance_reference_nl, "en": s.refusal_chance_reference_en}
-        return {
-            lang: chance_weight(s.refusal_chance_weight, self.counts, lang) * (level - references[lang])
-            for lang, level in self.language_stats.chance.items()
-            if references.get(lang)
-        }
+        return {lang: level - references[lang] for lang, level in self.language_stats.chance.items() if references.get(lang)}
 
     def keyword(self, query: str, k: int) -> list[tuple[int, float, float]]:
         return [(h.index, h.score, h.coverage) for h in self.bm25.search(self.glossary.query_terms(query), k)]
